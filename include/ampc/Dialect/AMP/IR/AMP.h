@@ -1,0 +1,38 @@
+//===- AMP.h - the amp dialect ------------------------------------*- C++ -*-===//
+
+#ifndef AMPC_DIALECT_AMP_IR_AMP_H
+#define AMPC_DIALECT_AMP_IR_AMP_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/CastInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "ampc/Dialect/AMP/IR/AMPDialect.h.inc"
+#include "ampc/Dialect/AMP/IR/AMPEnums.h.inc"
+
+#define GET_OP_CLASSES
+#include "ampc/Dialect/AMP/IR/AMPOps.h.inc"
+
+namespace ampc::amp {
+
+/// The float type for a precision (f32, f16 or bf16).
+mlir::FloatType getFloatType(mlir::MLIRContext *ctx, Precision precision);
+
+/// The precision of a float type, if ampc supports it.
+std::optional<Precision> getPrecision(mlir::Type elementType);
+
+/// Returns `type` (a float scalar or a shaped type of floats) with its element
+/// type replaced by `elementType`.
+mlir::Type withElementType(mlir::Type type, mlir::Type elementType);
+
+/// Reads an op's `amp.precision` pin, if any. Invalid pins are rejected by the
+/// dialect verifier, so a present, well-formed pin always yields a value.
+std::optional<Precision> getPinnedPrecision(mlir::Operation *op);
+
+} // namespace ampc::amp
+
+#endif // AMPC_DIALECT_AMP_IR_AMP_H

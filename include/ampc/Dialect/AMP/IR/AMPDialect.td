@@ -1,0 +1,40 @@
+//===- AMPDialect.td - the amp dialect ---------------------*- tablegen -*-===//
+
+#ifndef AMPC_DIALECT_AMP_IR_AMPDIALECT_TD
+#define AMPC_DIALECT_AMP_IR_AMPDIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def AMP_Dialect : Dialect {
+  let name = "amp";
+  let cppNamespace = "::ampc::amp";
+  let summary = "Automatic mixed precision: compiler casts, precision pins "
+                "and (later) training-step vocabulary";
+  let description = [{
+    The `amp` dialect holds what ampc's mixed-precision passes add to an FP32
+    model: `amp.cast`, a precision conversion that only the compiler inserts
+    (so cleanup may fold the compiler's own round trips without touching the
+    user's `arith.truncf`/`arith.extf`), and the `amp.precision` discardable
+    attribute, a per-op pin that `amp-autocast` obeys over any policy list:
+
+    ```mlir
+    %0 = linalg.matmul {amp.precision = "f32"}
+           ins(%a, %b : tensor<8x8xf32>, tensor<8x8xf32>)
+           outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+    ```
+
+    Valid pin values are `"f32"`, `"f16"` and `"bf16"`; anything else is a
+    verifier error located at the pinned op.
+  }];
+  let hasConstantMaterializer = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Name of the per-op precision pin attribute.
+    static constexpr ::llvm::StringLiteral kPrecisionAttrName = "amp.precision";
+  }];
+}
+
+class AMP_Op<string mnemonic, list<Trait> traits = []>
+    : Op<AMP_Dialect, mnemonic, traits>;
+
+#endif // AMPC_DIALECT_AMP_IR_AMPDIALECT_TD

@@ -1,0 +1,25 @@
+//===- Passes.h - ampc transformation passes ----------------------*- C++ -*-===//
+
+#ifndef AMPC_TRANSFORMS_PASSES_H
+#define AMPC_TRANSFORMS_PASSES_H
+
+#include "ampc/Dialect/AMP/IR/AMP.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/Pass.h"
+
+namespace ampc {
+
+#define GEN_PASS_DECL
+#include "ampc/Transforms/Passes.h.inc"
+
+/// Adds the amp.cast canonicalizations and folds that amp-cast-cleanup runs.
+void populateCastCleanupPatterns(mlir::RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "ampc/Transforms/Passes.h.inc"
+
+} // namespace ampc
+
+#endif // AMPC_TRANSFORMS_PASSES_H

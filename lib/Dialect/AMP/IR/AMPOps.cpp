@@ -1,0 +1,136 @@
+//===- AMPOps.cpp - amp dialect operations ----------------------------------===//
+
+#include "ampc/Dialect/AMP/IR/AMP.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/APFloat.h"
+
+using namespace mlir;
+using namespace ampc::amp;
+
+#define GET_OP_CLASSES
+#include "ampc/Dialect/AMP/IR/AMPOps.cpp.inc"
+
+void CastOp::build(OpBuilder &builder, OperationState &state, Value input,
+                   Type elementType) {
+  build(builder, state, withElementType(input.getType(), elementType), input);
+}
+
+bool CastOp::isExactConversion(Type from, Type to) {
+  auto fromFloat = dyn_cast<FloatType>(from);
+  auto toFloat = dyn_cast<FloatType>(to);
+  if (!fromFloat || !toFloat)
+    return false;
+  return fromFloat == toFloat ||
+         llvm::APFloat::isRepresentableBy(fromFloat.getFloatSemantics(),
+                                          toFloat.getFloatSemantics());
+}
+
+bool CastOp::areCastCompatible(TypeRange inputs, TypeRange outputs) {
+  if (inputs.size() != 1 || outputs.size() != 1)
+    return false;
+  Type in = inputs.front(), out = outputs.front();
+  if (isa<ShapedType>(in) != isa<ShapedType>(out))
+    return false;
+  if (auto inShaped = dyn_cast<ShapedType>(in))
+    if (inShaped.getShape() != cast<ShapedType>(out).getShape())
+      return false;
+  Type inElt = getElementTypeOrSelf(in), outElt = getElementTypeOrSelf(out);
+  return getPrecision(inElt) && getPrecision(outElt) && inElt != outElt;
+}
+
+LogicalResult CastOp::verify() {
+  Type inElt = getElementTypeOrSelf(getInput().getType());
+  Type outElt = getElementTypeOrSelf(getResult().getType());
+  if (inElt == outElt)
+    return emitOpError("casts ") << inElt << " to itself; an amp.cast must "
+                                 << "change the element type";
+  return success();
+}
+
+/// Converts every element of a float constant to `elementType`, rounding to
+/// nearest even as the cast does at run time.
+static Attribute convertFloatConstant(Attribute value, FloatType elementType,
+                                      Type resultType) {
+  const llvm::fltSemantics &sem = elementType.getFloatSemantics();
+  auto convert = [&](APFloat v) {
+    bool losesInfo = false;
+    v.convert(sem, APFloat::rmNearestTiesToEven, &losesInfo);
+    return v;
+  };
+  if (auto scalar = dyn_cast<FloatAttr>(value))
+    return FloatAttr::get(elementType, convert(scalar.getValue()));
+  auto dense = dyn_cast<DenseFPElementsAttr>(value);
+  if (!dense)
+    return {};
+  auto shaped = cast<ShapedType>(resultType);
+  if (dense.isSplat())
+    return DenseElementsAttr::get(shaped, convert(dense.getSplatValue<APFloat>()));
+  SmallVector<APFloat> converted;
+  converted.reserve(dense.getNumElements());
+  for (APFloat v : dense.getValues<APFloat>())
+    converted.push_back(convert(v));
+  return DenseElementsAttr::get(shaped, converted);
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  Type resultType = getResult().getType();
+  auto resultElt = cast<FloatType>(getElementTypeOrSelf(resultType));
+  if (Attribute input = adaptor.getInput())
+    return convertFloatConstant(input, resultElt, resultType);
+
+  // cast(cast(x : A -> B) : B -> A) is x when A -> B was exact.
+  if (auto producer = getInput().getDefiningOp<CastOp>()) {
+    Value source = producer.getInput();
+    if (source.getType() == resultType &&
+        isExactConversion(getElementTypeOrSelf(source.getType()),
+                          getElementTypeOrSelf(producer.getType())))
+      return source;
+  }
+  return {};
+}
+
+namespace {
+/// cast(cast(x : A -> B) : B -> C), with A -> B exact, becomes cast(x : A -> C).
+/// (A == C is the folder's job.)
+struct ComposeAfterExactWidening : OpRewritePattern<CastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CastOp op,
+                                PatternRewriter &rewriter) const override {
+    auto producer = op.getInput().getDefiningOp<CastOp>();
+    if (!producer)
+      return failure();
+    Value source = producer.getInput();
+    Type sourceElt = getElementTypeOrSelf(source.getType());
+    if (sourceElt == getElementTypeOrSelf(op.getType()) ||
+        !CastOp::isExactConversion(sourceElt,
+                                   getElementTypeOrSelf(producer.getType())))
+      return failure();
+    rewriter.replaceOpWithNewOp<CastOp>(op, op.getType(), source);
+    return success();
+  }
+};
+
+/// A cast of `tensor.empty` (whose contents are undefined) is a `tensor.empty`
+/// of the new type.
+struct RetypeEmptyTensor : OpRewritePattern<CastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CastOp op,
+                                PatternRewriter &rewriter) const override {
+    auto empty = op.getInput().getDefiningOp<tensor::EmptyOp>();
+    if (!empty)
+      return failure();
+    rewriter.replaceOpWithNewOp<tensor::EmptyOp>(
+        op, cast<RankedTensorType>(op.getType()), empty.getDynamicSizes());
+    return success();
+  }
+};
+} // namespace
+
+void CastOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                         MLIRContext *context) {
+  results.add<ComposeAfterExactWidening, RetypeEmptyTensor>(context);
+}

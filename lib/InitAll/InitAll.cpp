@@ -1,0 +1,23 @@
+//===- InitAll.cpp - one registration point for ampc ------------------------===//
+
+#include "ampc/InitAll.h"
+
+#include "ampc/Dialect/AMP/IR/AMP.h"
+#include "ampc/Pipelines/Pipelines.h"
+#include "ampc/Transforms/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+
+void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<amp::AMPDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+}
+
+void ampc::registerAllPasses() {
+  mlir::registerAllPasses();
+  ampc::registerAMPTransformsPasses();
+  ampc::registerPipelines();
+}

@@ -1,0 +1,30 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "AMPC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ampc_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.ampc_tools_dir, append_path=False)
+llvm_config.add_tool_substitutions(["amp-opt"], [config.ampc_tools_dir])
+
+config.substitutions.append(("%python", config.python_executable))
+
+# Real model IR exported by other projects, read in place (never copied).
+corpus = os.environ.get(
+    "AMPC_CORPUS_DIR",
+    os.path.join(config.ampc_src_root, "..", "shared", "corpus"))
+corpus = os.path.abspath(corpus)
+if os.path.isdir(corpus) and any(f.endswith(".mlir") for f in os.listdir(corpus)):
+    config.available_features.add("corpus")
+    config.substitutions.append(("%corpus", corpus))
+else:
+    lit_config.note("no model corpus at %s: corpus tests are unsupported" % corpus)
