@@ -67,11 +67,21 @@ static bool hasRetypableRegions(Operation *op) {
   return op->getNumRegions() == 0 || isa<linalg::LinalgOp, tensor::PadOp>(op);
 }
 
-/// Ops with reduction loops accumulate into their inits.
+/// Inits that ops with reduction loops accumulate rounding error into
+/// (sums, dot products, convolutions). Max/min reductions are exact in any
+/// precision, so their inits are not accumulators.
 static bool isAccumulatorInit(OpOperand &operand) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(operand.getOwner());
-  return linalgOp && linalgOp.getNumReductionLoops() > 0 &&
-         linalgOp.isDpsInit(&operand);
+  if (!linalgOp || linalgOp.getNumReductionLoops() == 0 ||
+      !linalgOp.isDpsInit(&operand))
+    return false;
+  Block *body = linalgOp.getBlock();
+  if (!body)
+    return true;
+  OpResult tied = linalgOp.getTiedOpResult(&operand);
+  Value yielded = body->getTerminator()->getOperand(tied.getResultNumber());
+  return !isa_and_nonnull<arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp,
+                          arith::MinNumFOp>(yielded.getDefiningOp());
 }
 
 static std::string locationString(Location loc) {
@@ -102,6 +112,8 @@ struct Node {
   std::optional<Precision> pin;
   SmallVector<unsigned, 4> preds, succs;
   bool deny = false, allow = false;
+  /// Its results stay in an f32 accumulator even when it runs low.
+  bool outputsF32Accumulator = false;
   PaintReason reason = PaintReason::Class;
   unsigned denyRoot = 0;
 };
@@ -160,8 +172,8 @@ void Autocaster::traverse(unsigned root, bool followInputs, bool followOutputs,
   ++generation;
   SmallVector<unsigned, 32> stack{root};
   seen[root] = generation;
-  auto push = [&](unsigned next) {
-    if (seen[next] != generation && enter(next)) {
+  auto push = [&](unsigned from, unsigned next) {
+    if (seen[next] != generation && enter(from, next)) {
       seen[next] = generation;
       stack.push_back(next);
     }
@@ -171,10 +183,10 @@ void Autocaster::traverse(unsigned root, bool followInputs, bool followOutputs,
     visit(idx);
     if (followInputs)
       for (unsigned pred : nodes[idx].preds)
-        push(pred);
+        push(idx, pred);
     if (followOutputs)
       for (unsigned succ : nodes[idx].succs)
-        push(succ);
+        push(idx, succ);
   }
 }
 
@@ -225,6 +237,12 @@ void Autocaster::buildGraph() {
       nodes[idx].preds.push_back(it->second);
       nodes[it->second].succs.push_back(idx);
     }
+    if (options.accumulateType == Precision::f32)
+      if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+        nodes[idx].outputsF32Accumulator =
+            dps.getNumDpsInits() > 0 &&
+            llvm::all_of(dps.getDpsInitsMutable(),
+                         [](OpOperand &init) { return isAccumulatorInit(init); });
   }
   seen.assign(nodes.size(), 0);
 }
@@ -244,7 +262,7 @@ void Autocaster::paint() {
       continue;
     traverse(
         root, /*followInputs=*/true, /*followOutputs=*/false,
-        [&](unsigned i) {
+        [&](unsigned, unsigned i) {
           return !upstreamOfDenyOrInfer[i] && is(i, OpClass::Clear) &&
                  !nodes[i].pin;
         },
@@ -255,7 +273,7 @@ void Autocaster::paint() {
       continue;
     traverse(
         root, /*followInputs=*/false, /*followOutputs=*/true,
-        [&](unsigned i) {
+        [&](unsigned, unsigned i) {
           return !nodes[i].deny && upstreamOfDenyOrInfer[i] && !nodes[i].pin;
         },
         [&](unsigned i) {
@@ -283,7 +301,7 @@ void Autocaster::paint() {
       continue;
     traverse(
         root, false, true,
-        [&](unsigned i) { return !downstreamOfAllow[i] && followsNeighbours(i); },
+        [&](unsigned, unsigned i) { return !downstreamOfAllow[i] && followsNeighbours(i); },
         [&](unsigned i) { downstreamOfAllow[i] = true; });
   }
   std::vector<bool> upstreamOfAllow(n, false);
@@ -292,7 +310,7 @@ void Autocaster::paint() {
       continue;
     traverse(
         root, true, false,
-        [&](unsigned i) { return !upstreamOfAllow[i] && downstreamOfAllow[i]; },
+        [&](unsigned, unsigned i) { return !upstreamOfAllow[i] && downstreamOfAllow[i]; },
         [&](unsigned i) {
           upstreamOfAllow[i] = true;
           if (!nodes[i].allow) {
@@ -302,14 +320,19 @@ void Autocaster::paint() {
         });
   }
 
-  // 4. Low precision spreads through connected clear ops.
+  // 4. Low precision spreads through connected clear ops. Unlike TF, whose
+  // allow ops output f16, an op accumulating in f32 outputs f32: spreading
+  // downstream of it would only add a rounding, so that edge is not followed.
   std::vector<bool> clearPropagated(n, false);
   for (unsigned root = 0; root < n; ++root) {
     if (!nodes[root].allow || clearPropagated[root])
       continue;
     traverse(
         root, true, true,
-        [&](unsigned i) {
+        [&](unsigned from, unsigned i) {
+          bool downstream = llvm::is_contained(nodes[from].succs, i);
+          if (downstream && nodes[from].outputsF32Accumulator)
+            return false;
           return !clearPropagated[i] && !nodes[i].allow && !nodes[i].deny &&
                  !nodes[i].pin && is(i, OpClass::Clear);
         },
