@@ -203,9 +203,6 @@ void Autocaster::buildGraph() {
         node.rule = ("pinned to " + amp::stringifyPrecision(*pin) +
                      " by amp.precision")
                         .str();
-      } else if (!hasRetypableRegions(op)) {
-        node.opClass = OpClass::Deny;
-        node.rule = "has regions autocast does not retype";
       } else {
         Classification cls = policy.classify(op);
         node.opClass = cls.opClass;
@@ -213,6 +210,10 @@ void Autocaster::buildGraph() {
         if (node.opClass == OpClass::Unknown)
           op->emitRemark() << "amp-autocast: " << node.rule
                            << "; kept in f32";
+        else if (!hasRetypableRegions(op) && node.opClass != OpClass::Deny) {
+          node.opClass = OpClass::Deny;
+          node.rule += "; has regions autocast does not retype";
+        }
       }
       nodeIndex[op] = nodes.size();
       nodes.push_back(std::move(node));

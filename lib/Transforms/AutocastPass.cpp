@@ -24,15 +24,17 @@ struct AutocastPass : public ampc::impl::AMPAutocastBase<AutocastPass> {
   LogicalResult report(ArrayRef<PolicyDiagnostic> diags) {
     bool hadError = false;
     for (const PolicyDiagnostic &diag : diags) {
-      Location loc =
-          diag.line ? Location(FileLineColLoc::get(&getContext(), diag.file,
-                                                   diag.line, diag.column))
-                    : Location(NameLoc::get(StringAttr::get(&getContext(), diag.file)));
+      // Without a position in the policy file, say where the message comes
+      // from and locate it at the module being compiled.
+      Location loc = diag.line ? Location(FileLineColLoc::get(
+                                     &getContext(), diag.file, diag.line, diag.column))
+                               : getOperation().getLoc();
+      std::string prefix = diag.line ? "" : diag.file + ": ";
       if (diag.severity == PolicyDiagnostic::Severity::Error) {
-        emitError(loc) << diag.message;
+        emitError(loc) << prefix << diag.message;
         hadError = true;
       } else {
-        emitWarning(loc) << diag.message;
+        emitWarning(loc) << prefix << diag.message;
       }
     }
     return failure(hadError);
