@@ -32,7 +32,8 @@ struct CastOfFill : OpRewritePattern<amp::CastOp> {
     Value newScalar = scalar.getType() == elt
                           ? scalar
                           : amp::CastOp::create(rewriter, loc, elt, scalar).getResult();
-    Value newInit = amp::CastOp::create(rewriter, loc, elt, init);
+    Value newInit = amp::CastOp::create(
+        rewriter, loc, amp::withElementType(init.getType(), elt), init);
     rewriter.replaceOpWithNewOp<linalg::FillOp>(op, newScalar, newInit);
     return success();
   }
@@ -55,6 +56,13 @@ static void moveRightAfterDefinition(Operation *cast, Value value) {
 }
 
 namespace {
+/// Keeps a set of ops free of ops the rewriter erased.
+struct ErasedOpTracker : public RewriterBase::Listener {
+  explicit ErasedOpTracker(llvm::SetVector<Operation *> &ops) : ops(ops) {}
+  void notifyOperationErased(Operation *op) override { ops.remove(op); }
+  llvm::SetVector<Operation *> &ops;
+};
+
 struct CastCleanupPass : public ampc::impl::AMPCastCleanupBase<CastCleanupPass> {
   using AMPCastCleanupBase::AMPCastCleanupBase;
 
@@ -73,14 +81,29 @@ struct CastCleanupPass : public ampc::impl::AMPCastCleanupBase<CastCleanupPass> 
     // the IR is the user's.
     RewritePatternSet patterns(&getContext());
     populateCastCleanupPatterns(patterns);
+    ErasedOpTracker tracker(sources);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
+    config.setListener(&tracker);
     (void)applyOpPatternsGreedily(casts, std::move(patterns), config);
 
-    // Constants and empty tensors that only fed folded casts are dead now.
-    for (Operation *source : sources)
-      if (source->use_empty() && isPure(source) && source->getNumRegions() == 0)
-        source->erase();
+    // Constants, fills and empty tensors that only fed folded casts are dead
+    // now; erasing one can make the next dead (fill, then its tensor.empty).
+    // Only ops that were used before are candidates, so dead code the user
+    // wrote stays.
+    SmallVector<Operation *> worklist(sources.begin(), sources.end());
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      if (!sources.contains(op) || !op->use_empty() || !isPure(op))
+        continue;
+      sources.remove(op);
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp()) {
+          sources.insert(def);
+          worklist.push_back(def);
+        }
+      op->erase();
+    }
 
     // One cast per (value, type), placed where it dominates every use.
     DenseMap<std::pair<Value, Type>, amp::CastOp> firstCast;

@@ -40,6 +40,9 @@ struct CheckPrecisionPass
     if (linalgOp && linalgOp.getNumReductionLoops() > 0 && linalgOp.getBlock()) {
       Operation *terminator = linalgOp.getBlock()->getTerminator();
       for (Value yielded : terminator->getOperands()) {
+        // Look through the narrowing of a payload that computes in f32.
+        if (auto trunc = yielded.getDefiningOp<arith::TruncFOp>())
+          yielded = trunc.getIn();
         Operation *combiner = yielded.getDefiningOp();
         if (isa_and_nonnull<arith::AddFOp, arith::SubFOp, arith::MulFOp>(combiner) &&
             !combiner->getResult(0).getType().isF32() &&

@@ -14,11 +14,6 @@ using namespace ampc::amp;
 #define GET_OP_CLASSES
 #include "ampc/Dialect/AMP/IR/AMPOps.cpp.inc"
 
-void CastOp::build(OpBuilder &builder, OperationState &state, Value input,
-                   Type elementType) {
-  build(builder, state, withElementType(input.getType(), elementType), input);
-}
-
 bool CastOp::isExactConversion(Type from, Type to) {
   auto fromFloat = dyn_cast<FloatType>(from);
   auto toFloat = dyn_cast<FloatType>(to);

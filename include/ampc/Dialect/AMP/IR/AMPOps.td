@@ -43,9 +43,6 @@ def AMP_CastOp : AMP_Op<"cast", [
   let hasVerifier = 1;
   let hasFolder = 1;
   let hasCanonicalizer = 1;
-  let builders = [
-    OpBuilder<(ins "::mlir::Value":$input, "::mlir::Type":$elementType)>
-  ];
   let extraClassDeclaration = [{
     /// True when converting `from` to `to` loses no information
     /// (f16 -> f32, bf16 -> f32).
