@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The main job, end to end: takes the FP32 MLP training step in examples/,
+# paints it to mixed precision with the default policy, and prints the
+# mixed-precision IR and the per-op decision report. Installs missing Debian
+# packages and builds first.
+#
+#   scripts/demo.sh [f16|bf16]
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+precision=${1:-f16}
+case "$precision" in f16|bf16) ;; *) echo "usage: $0 [f16|bf16]" >&2; exit 2 ;; esac
+ampc_build amp-opt
+
+input="$AMPC_ROOT/examples/mlp_training_step.mlir"
+out_dir=$(mktemp -d)
+trap 'rm -rf "$out_dir"' EXIT
+
+ampc_log "amp-opt --amp-autocast=compute-type=$precision --amp-cast-cleanup --amp-check-precision $(basename "$input")"
+"$AMPC_BUILD_DIR/bin/amp-opt" "$input" \
+  --amp-autocast="compute-type=$precision report=$out_dir/report.json" \
+  --amp-cast-cleanup --amp-check-precision="compute-type=$precision" \
+  -o "$out_dir/step.$precision.mlir"
+cat "$out_dir/step.$precision.mlir"
+
+ampc_log "decision report"
+"$AMPC_PYTHON" - "$out_dir/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+print("%-5s %-17s %-6s %-6s %s" % ("line", "op", "class", "prec", "rule"))
+for op in report["ops"]:
+    line = op["loc"].rsplit(":", 2)[-2] if op["loc"].count(":") >= 2 else "?"
+    print("%-5s %-17s %-6s %-6s %s" % (line, op["op"], op["class"], op["precision"], op["rule"]))
+s = report["summary"]
+print("\n%d of %d ops run in %s (allow %d, deny %d, infer %d, clear %d, unknown %d); %d casts inserted"
+      % (s["lowered"], s["ops"], report["compute_type"], s["allow"], s["deny"], s["infer"],
+         s["clear"], s["unknown"], s["casts_inserted"]))
+PY

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds ampc and runs every test: lit (FileCheck pass tests, corpus) and
+# GoogleTest. Installs missing Debian packages first. Exits non-zero on any
+# failure.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+ampc_build
+
+status=0
+ampc_log "lit tests"
+"$LLVM_PREFIX/bin/lit" -sv "$AMPC_BUILD_DIR/test" || status=1
+
+ampc_log "unit tests"
+(cd "$AMPC_BUILD_DIR" && ctest --output-on-failure) || status=1
+
+if [ $status -ne 0 ]; then
+  ampc_log "FAILED"
+else
+  ampc_log "all tests passed"
+fi
+exit $status
