@@ -586,7 +586,10 @@ LogicalResult Autocaster::run(AutocastResult &result) {
     adjustSignature();
 
   result.numCastsInserted += insertedCasts.size();
-  record(result);
+  for (const Node &node : nodes)
+    ++result.classCounts[static_cast<unsigned>(node.opClass)];
+  if (options.recordDecisions)
+    record(result);
   return success();
 }
 
@@ -601,9 +604,7 @@ LogicalResult ampc::autocastFunction(FunctionOpInterface func,
 
 void ampc::writeAutocastReport(raw_ostream &os, const AutocastResult &result,
                                const AutocastOptions &options) {
-  unsigned counts[5] = {0, 0, 0, 0, 0};
-  for (const AutocastDecision &d : result.decisions)
-    ++counts[static_cast<unsigned>(d.opClass)];
+  const unsigned *counts = result.classCounts;
   llvm::json::OStream json(os, /*IndentSize=*/2);
   json.object([&] {
     json.attribute("pass", "amp-autocast");

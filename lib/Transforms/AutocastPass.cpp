@@ -94,6 +94,7 @@ struct AutocastPass : public ampc::impl::AMPAutocastBase<AutocastPass> {
     options.computeType = computeType;
     options.accumulateType = accumulateType;
     options.keepIOTypes = keepIOTypes;
+    options.recordDecisions = !reportFile.empty();
     if (accumulateType != amp::Precision::f32 && accumulateType != computeType) {
       emitError(getOperation().getLoc())
           << "amp-autocast: accumulate-type must be f32 or the compute type ("
@@ -110,25 +111,12 @@ struct AutocastPass : public ampc::impl::AMPAutocastBase<AutocastPass> {
       if (failed(autocastFunction(func, *policy, options, result)))
         return signalPassFailure();
 
-    for (const AutocastDecision &d : result.decisions) {
-      switch (d.opClass) {
-      case OpClass::Allow:
-        ++numAllow;
-        break;
-      case OpClass::Deny:
-        ++numDeny;
-        break;
-      case OpClass::Infer:
-        ++numInfer;
-        break;
-      case OpClass::Clear:
-        ++numClear;
-        break;
-      case OpClass::Unknown:
-        ++numUnknown;
-        break;
-      }
-    }
+    auto count = [&](OpClass c) { return result.classCounts[static_cast<unsigned>(c)]; };
+    numAllow += count(OpClass::Allow);
+    numDeny += count(OpClass::Deny);
+    numInfer += count(OpClass::Infer);
+    numClear += count(OpClass::Clear);
+    numUnknown += count(OpClass::Unknown);
     numLowered += result.numLowered;
     numCastsInserted += result.numCastsInserted;
 

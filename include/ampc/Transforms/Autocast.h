@@ -19,6 +19,9 @@ struct AutocastOptions {
   amp::Precision accumulateType = amp::Precision::f32;
   /// Keep function argument/result types as they are.
   bool keepIOTypes = true;
+  /// Build the per-op decision list (locations and rules as strings); the
+  /// counts are kept either way.
+  bool recordDecisions = true;
 };
 
 /// What autocast decided for one op, for reports and remarks.
@@ -34,6 +37,8 @@ struct AutocastDecision {
 
 struct AutocastResult {
   std::vector<AutocastDecision> decisions;
+  /// Classified ops per class, indexed by OpClass.
+  unsigned classCounts[5] = {0, 0, 0, 0, 0};
   unsigned numLowered = 0;
   unsigned numCastsInserted = 0;
 };
