@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "AMPC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "corpus_autocast.py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "corpus_autocast.py", "mlp_step_numerics.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ampc_obj_root, "test")
 
@@ -27,3 +27,13 @@ if os.path.isdir(corpus) and any(f.endswith(".mlir") for f in os.listdir(corpus)
     config.substitutions.append(("%corpus", corpus))
 else:
     lit_config.note("no model corpus at %s: corpus tests are unsupported" % corpus)
+
+# CPU execution through upstream lowering + mlir-runner, checked against numpy.
+config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
+config.substitutions.append(("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
+config.substitutions.append(("%ampc_src", config.ampc_src_root))
+import subprocess, sys
+if subprocess.run([sys.executable, "-c", "import numpy"], capture_output=True).returncode == 0:
+    config.available_features.add("numpy")
+else:
+    lit_config.note("numpy not importable by %s: numerics tests are unsupported" % sys.executable)

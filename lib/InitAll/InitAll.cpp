@@ -2,6 +2,7 @@
 
 #include "ampc/InitAll.h"
 
+#include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc/Transforms/Passes.h"
@@ -19,5 +20,6 @@ void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
 void ampc::registerAllPasses() {
   mlir::registerAllPasses();
   ampc::registerAMPTransformsPasses();
+  ampc::registerAMPConversionPasses();
   ampc::registerPipelines();
 }

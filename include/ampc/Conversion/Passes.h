@@ -1,0 +1,23 @@
+//===- Passes.h - ampc conversion passes --------------------------*- C++ -*-===//
+
+#ifndef AMPC_CONVERSION_PASSES_H
+#define AMPC_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace ampc {
+
+#define GEN_PASS_DECL
+#include "ampc/Conversion/Passes.h.inc"
+
+/// Patterns lowering amp ops to arith (and, for training ops, linalg/tensor).
+void populateAMPToStandardConversionPatterns(mlir::RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "ampc/Conversion/Passes.h.inc"
+
+} // namespace ampc
+
+#endif // AMPC_CONVERSION_PASSES_H
