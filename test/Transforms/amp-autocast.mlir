@@ -265,3 +265,128 @@ func.func @pad_follows_conv(%i: tensor<1x6x6x3xf32>, %f: tensor<3x3x3x4xf32>, %o
   %t = arith.mulf %s, %s : f32
   return %0, %t : tensor<1x6x6x4xf32>, f32
 }
+
+// -----
+
+// 14. Named elementwise ops and linalg.map between matmuls go low; their
+// payloads are rebuilt (named) or widened to f32 (map).
+// CHECK-LABEL: func @named_and_map
+// CHECK: %[[M:.+]] = linalg.matmul
+// CHECK: %[[M16:.+]] = amp.cast %[[M]] : tensor<8x8xf32> to tensor<8x8xf16>
+// CHECK: %[[A:.+]] = linalg.add ins(%[[M16]], %{{.*}} : tensor<8x8xf16>, tensor<8x8xf16>) outs(%{{.*}} : tensor<8x8xf16>)
+// CHECK: %[[R:.+]] = linalg.map ins(%[[A]] : tensor<8x8xf16>) outs(%{{.*}} : tensor<8x8xf16>)
+// CHECK-NEXT: (%[[IN:.+]]: f16, %{{.+}}: f16) {
+// CHECK-NEXT: %[[W:.+]] = arith.extf %[[IN]] : f16 to f32
+// CHECK: arith.maximumf %[[W]], %{{.*}} : f32
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: linalg.matmul ins(%[[R]], %{{.*}} : tensor<8x8xf16>, tensor<8x8xf16>)
+func.func @named_and_map(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %m = linalg.matmul ins(%x, %w : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %e = tensor.empty() : tensor<8x8xf32>
+  %a = linalg.add ins(%m, %x : tensor<8x8xf32>, tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %r = linalg.map ins(%a : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>)
+    (%v: f32, %init: f32) {
+      %cst = arith.constant 0.0 : f32
+      %y = arith.maximumf %v, %cst : f32
+      linalg.yield %y : f32
+    }
+  %m2 = linalg.matmul ins(%r, %w : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %m2 : tensor<8x8xf32>
+}
+
+// -----
+
+// 15. linalg.reduce: a max reduction between matmul and matmul goes low and
+// needs no f32 accumulator; a sum reduction stays f32.
+// CHECK-LABEL: func @reduce_ops
+// CHECK: %[[MX:.+]] = linalg.reduce ins(%{{.*}} : tensor<4x8x8xf16>) outs(%{{.*}} : tensor<8x8xf16>)
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK: linalg.matmul ins(%[[MX]], %{{.*}} : tensor<8x8xf16>, tensor<8x8xf16>)
+// CHECK: linalg.reduce ins(%{{.*}} : tensor<4x8x8xf32>) outs(%{{.*}} : tensor<8x8xf32>)
+// CHECK: arith.addf %{{.*}}, %{{.*}} : f32
+func.func @reduce_ops(%x: tensor<4x8x8xf32>, %w: tensor<8x8xf32>, %c: tensor<8x8xf32>, %acc: tensor<8x8xf32>) -> (tensor<8x8xf32>, tensor<8x8xf32>) {
+  %mx = linalg.reduce ins(%x : tensor<4x8x8xf32>) outs(%acc : tensor<8x8xf32>) dimensions = [0]
+    (%in: f32, %init: f32) {
+      %y = arith.maximumf %in, %init : f32
+      linalg.yield %y : f32
+    }
+  %m = linalg.matmul ins(%mx, %w : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %sum = linalg.reduce ins(%x : tensor<4x8x8xf32>) outs(%acc : tensor<8x8xf32>) dimensions = [0]
+    (%in: f32, %init: f32) {
+      %y = arith.addf %in, %init : f32
+      linalg.yield %y : f32
+    }
+  return %m, %sum : tensor<8x8xf32>, tensor<8x8xf32>
+}
+
+// -----
+
+// 16. linalg.elementwise is classified by its kind's payload: exp is deny.
+// CHECK-LABEL: func @elementwise_exp
+// CHECK: %[[M:.+]] = linalg.matmul
+// CHECK: %[[E:.+]] = linalg.elementwise kind=#linalg.elementwise_kind<exp> ins(%[[M]] : tensor<8x8xf32>) outs(%{{.*}} : tensor<8x8xf32>)
+// CHECK: %[[E16:.+]] = amp.cast %[[E]] : tensor<8x8xf32> to tensor<8x8xf16>
+// CHECK: linalg.matmul ins(%[[E16]], %{{.*}} : tensor<8x8xf16>, tensor<8x8xf16>)
+func.func @elementwise_exp(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %m = linalg.matmul ins(%x, %w : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %e = tensor.empty() : tensor<8x8xf32>
+  %x2 = linalg.elementwise kind=#linalg.elementwise_kind<exp> ins(%m : tensor<8x8xf32>) outs(%e : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %m2 = linalg.matmul ins(%x2, %w : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %m2 : tensor<8x8xf32>
+}
+
+// -----
+
+// 17. Dynamic shapes.
+// CHECK-LABEL: func @dynamic_shapes
+// CHECK-DAG: amp.cast %{{.*}} : tensor<?x16xf32> to tensor<?x16xf16>
+// CHECK: %[[M:.+]] = linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x16xf16>, tensor<16x16xf16>) outs(%{{.*}} : tensor<?x16xf32>)
+// CHECK: %[[M16:.+]] = amp.cast %[[M]] : tensor<?x16xf32> to tensor<?x16xf16>
+// CHECK: %[[R:.+]] = linalg.generic {{.*}} ins(%[[M16]] : tensor<?x16xf16>) outs(%{{.*}} : tensor<?x16xf16>)
+// CHECK: linalg.matmul ins(%[[R]], %{{.*}} : tensor<?x16xf16>, tensor<16x16xf16>)
+func.func @dynamic_shapes(%x: tensor<?x16xf32>, %w: tensor<16x16xf32>, %n: index) -> tensor<?x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%n) : tensor<?x16xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<?x16xf32>) -> tensor<?x16xf32>
+  %m = linalg.matmul ins(%x, %w : tensor<?x16xf32>, tensor<16x16xf32>) outs(%z : tensor<?x16xf32>) -> tensor<?x16xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%m : tensor<?x16xf32>) outs(%e : tensor<?x16xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %y = arith.maximumf %v, %zero : f32
+      linalg.yield %y : f32
+  } -> tensor<?x16xf32>
+  %m2 = linalg.matmul ins(%r, %w : tensor<?x16xf32>, tensor<16x16xf32>) outs(%z : tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %m2 : tensor<?x16xf32>
+}
+
+// -----
+
+// 18. Slices and concatenation feeding a matmul follow it (clear).
+// CHECK-LABEL: func @slices
+// CHECK: %[[S:.+]] = tensor.extract_slice %{{.*}}[0, 0] [8, 16] [1, 1] : tensor<8x16xf16> to tensor<8x16xf16>
+// CHECK: %[[C:.+]] = tensor.concat dim(1) %[[S]], %{{.*}} : (tensor<8x16xf16>, tensor<8x16xf16>) -> tensor<8x32xf16>
+// CHECK: linalg.matmul ins(%[[C]], %{{.*}} : tensor<8x32xf16>, tensor<32x4xf16>)
+func.func @slices(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>, %w: tensor<32x4xf32>, %c: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %s = tensor.extract_slice %x[0, 0] [8, 16] [1, 1] : tensor<8x16xf32> to tensor<8x16xf32>
+  %cat = tensor.concat dim(1) %s, %y : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x32xf32>
+  %m = linalg.matmul ins(%cat, %w : tensor<8x32xf32>, tensor<32x4xf32>) outs(%c : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %m : tensor<8x4xf32>
+}
+
+// -----
+
+// 19. An op pinned to f16 under compute-type=bf16 gets a direct bf16 -> f16 cast
+// from its bf16 producer.
+// BF16-LABEL: func @mixed_pins
+// BF16: %[[T:.+]] = linalg.transpose ins(%{{.*}} : tensor<8x8xbf16>) outs(%{{.*}} : tensor<8x8xbf16>)
+// BF16: %[[T16:.+]] = amp.cast %[[T]] : tensor<8x8xbf16> to tensor<8x8xf16>
+// BF16: linalg.matmul {amp.precision = "f16"} ins(%[[T16]], %{{.*}} : tensor<8x8xf16>, tensor<8x8xf16>)
+// BF16: linalg.matmul ins(%[[T]], %{{.*}} : tensor<8x8xbf16>, tensor<8x8xbf16>)
+func.func @mixed_pins(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %t0 = tensor.empty() : tensor<8x8xf32>
+  %t = linalg.transpose ins(%x : tensor<8x8xf32>) outs(%t0 : tensor<8x8xf32>) permutation = [1, 0]
+  %m = linalg.matmul {amp.precision = "f16"} ins(%t, %w : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %m2 = linalg.matmul ins(%t, %w : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %s = arith.addf %m, %m2 : tensor<8x8xf32>
+  return %s : tensor<8x8xf32>
+}
