@@ -33,3 +33,9 @@ func.func @f(%a: tensor<4x4xf32>) -> tensor<4x4xf32> {
   %m = linalg.matmul ins(%a, %a : tensor<4x4xf32>, tensor<4x4xf32>) outs(%a : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %m : tensor<4x4xf32>
 }
+
+// Malformed IR is a located parse error and a non-zero exit; no output file.
+// RUN: rm -f %t.out.mlir
+// RUN: echo 'func.func @broken(%a: tensor<4xf32>) { %0 = linalg.matmul ins(%a' | not amp-opt -amp-autocast -o %t.out.mlir 2>&1 | FileCheck %s --check-prefix=PARSE
+// PARSE: <stdin>:1:{{[0-9]+}}: error:
+// RUN: not test -e %t.out.mlir
