@@ -3,6 +3,10 @@
 #include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 namespace ampc {
 #define GEN_PASS_DEF_CONVERTAMPTOSTANDARD
 #include "ampc/Conversion/Passes.h.inc"
@@ -39,6 +43,178 @@ struct CastOpLowering : OpConversionPattern<amp::CastOp> {
   }
 };
 
+/// dLoss/dLoss is one.
+struct GradSeedOpLowering : OpConversionPattern<amp::GradSeedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::GradSeedOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Type type = op.getType();
+    TypedAttr one = rewriter.getF32FloatAttr(1.0f);
+    if (auto shaped = dyn_cast<ShapedType>(type))
+      one = DenseElementsAttr::get(shaped, rewriter.getF32FloatAttr(1.0f).getValue());
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, type, one);
+    return success();
+  }
+};
+
+/// Helpers for the optimizer lowerings: scalars are built outside the
+/// elementwise generic and captured by its payload.
+struct ScalarBuilder {
+  OpBuilder &b;
+  Location loc;
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(static_cast<float>(v)));
+  }
+  Value f64(double v) { return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v)); }
+  Value toF32(Value v) { return arith::TruncFOp::create(b, loc, b.getF32Type(), v); }
+  /// Reads a tensor<i64> step counter and returns (step, step + 1, tensor of step + 1).
+  std::tuple<Value, Value, Value> step(Value stepTensor) {
+    Value step = tensor::ExtractOp::create(b, loc, stepTensor, ValueRange{});
+    Value one = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(1));
+    Value next = arith::AddIOp::create(b, loc, step, one);
+    Value nextTensor = tensor::FromElementsOp::create(
+        b, loc, cast<RankedTensorType>(stepTensor.getType()), ValueRange{next});
+    return {step, next, nextTensor};
+  }
+};
+
+/// Builds one elementwise linalg.generic over `inputs` (all of `type`) with
+/// `numResults` results of `type`; `body` maps payload arguments to yields.
+static SmallVector<Value> buildElementwise(
+    OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs,
+    unsigned numResults,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, inputs.front());
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < numResults; ++i)
+    inits.push_back(tensor::EmptyOp::create(b, loc, sizes, type.getElementType()));
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<AffineMap> maps(inputs.size() + numResults, id);
+  SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, SmallVector<Type>(numResults, type), inputs, inits, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        SmallVector<Value> yields = body(nested, nestedLoc, args.take_front(inputs.size()));
+        linalg::YieldOp::create(nested, nestedLoc, yields);
+      });
+  return SmallVector<Value>(generic.getResults().begin(), generic.getResults().end());
+}
+
+/// torch's `a + alpha * b` (Tensor.add with alpha).
+static Value addScaled(OpBuilder &b, Location loc, Value a, Value alpha, Value x) {
+  return arith::AddFOp::create(b, loc, a, arith::MulFOp::create(b, loc, alpha, x));
+}
+
+struct SGDOpLowering : OpConversionPattern<amp::SGDOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::SGDOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    ScalarBuilder s{rewriter, loc};
+    auto type = cast<RankedTensorType>(op.getParam().getType());
+    double wd = op.getWeightDecay().convertToDouble();
+    double momentum = op.getMomentum().convertToDouble();
+    bool hasMomentum = momentum != 0.0;
+    Value negLr = s.f32(-op.getLr().convertToDouble());
+    Value wdC = s.f32(wd), momentumC = s.f32(momentum);
+    Value dampC = s.f32(1.0 - op.getDampening().convertToDouble());
+    Value first, nextStep;
+    SmallVector<Value> inputs{adaptor.getParam(), adaptor.getGrad()};
+    if (hasMomentum) {
+      auto [step, next, nextTensor] = s.step(adaptor.getState()[1]);
+      Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getI64IntegerAttr(0));
+      first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, step, zero);
+      nextStep = nextTensor;
+      inputs.push_back(adaptor.getState()[0]);
+    }
+    bool nesterov = op.getNesterov();
+    SmallVector<Value> results = buildElementwise(
+        rewriter, loc, type, inputs, hasMomentum ? 2 : 1,
+        [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
+          Value p = args[0], g = args[1];
+          if (wd != 0.0)
+            g = addScaled(b, l, g, wdC, p);
+          if (!hasMomentum)
+            return {addScaled(b, l, p, negLr, g)};
+          Value running = addScaled(b, l, arith::MulFOp::create(b, l, args[2], momentumC),
+                                    dampC, g);
+          Value buf = arith::SelectOp::create(b, l, first, g, running);
+          Value d = nesterov ? addScaled(b, l, g, momentumC, buf) : buf;
+          return {addScaled(b, l, p, negLr, d), buf};
+        });
+    if (hasMomentum)
+      results.push_back(nextStep);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+template <typename AdamOp, bool decoupled>
+struct AdamOpLowering : OpConversionPattern<AdamOp> {
+  using OpConversionPattern<AdamOp>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AdamOp op, typename AdamOp::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    ScalarBuilder s{rewriter, loc};
+    auto type = cast<RankedTensorType>(op.getParam().getType());
+    double lr = op.getLr().convertToDouble(), wd = op.getWeightDecay().convertToDouble();
+    double beta1 = op.getBeta1().convertToDouble(), beta2 = op.getBeta2().convertToDouble();
+    auto [step, next, nextTensor] = s.step(adaptor.getStep());
+    (void)step;
+    // Bias corrections in f64, as PyTorch computes them with Python floats.
+    Value stepF = arith::SIToFPOp::create(rewriter, loc, rewriter.getF64Type(), next);
+    Value one = s.f64(1.0);
+    Value bc1 = arith::SubFOp::create(rewriter, loc, one,
+                                      math::PowFOp::create(rewriter, loc, s.f64(beta1), stepF));
+    Value bc2 = arith::SubFOp::create(rewriter, loc, one,
+                                      math::PowFOp::create(rewriter, loc, s.f64(beta2), stepF));
+    Value negStepSize = s.toF32(arith::NegFOp::create(
+        rewriter, loc, arith::DivFOp::create(rewriter, loc, s.f64(lr), bc1)));
+    Value bc2Sqrt = s.toF32(math::SqrtOp::create(rewriter, loc, bc2));
+    Value lerpWeight = s.f32(1.0 - beta1);
+    Value beta2C = s.f32(beta2), oneMinusBeta2 = s.f32(1.0 - beta2);
+    Value eps = s.f32(op.getEps().convertToDouble()), wdC = s.f32(wd);
+    Value decay = s.f32(1.0 - lr * wd);
+    bool smallWeight = std::abs(1.0 - beta1) < 0.5;
+    Value oneF = s.f32(1.0);
+    SmallVector<Value> results = buildElementwise(
+        rewriter, loc, type,
+        {adaptor.getParam(), adaptor.getGrad(), adaptor.getExpAvg(), adaptor.getExpAvgSq()}, 3,
+        [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
+          Value p = args[0], g = args[1], m = args[2], v = args[3];
+          if (decoupled && wd != 0.0)
+            p = arith::MulFOp::create(b, l, p, decay);
+          if (!decoupled && wd != 0.0)
+            g = addScaled(b, l, g, wdC, p);
+          // torch.lerp: the formula depends on the weight's size.
+          Value diff = arith::SubFOp::create(b, l, g, m);
+          Value mNew;
+          if (smallWeight)
+            mNew = arith::AddFOp::create(b, l, m, arith::MulFOp::create(b, l, lerpWeight, diff));
+          else
+            mNew = arith::SubFOp::create(
+                b, l, g,
+                arith::MulFOp::create(b, l, diff,
+                                      arith::SubFOp::create(b, l, oneF, lerpWeight)));
+          Value vScaled = arith::MulFOp::create(b, l, v, beta2C);
+          Value vNew = arith::AddFOp::create(
+              b, l, vScaled,
+              arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, oneMinusBeta2, g), g));
+          Value denom = arith::AddFOp::create(
+              b, l, arith::DivFOp::create(b, l, math::SqrtOp::create(b, l, vNew), bc2Sqrt), eps);
+          Value update = arith::DivFOp::create(
+              b, l, arith::MulFOp::create(b, l, negStepSize, mNew), denom);
+          return {arith::AddFOp::create(b, l, p, update), mNew, vNew};
+        });
+    results.push_back(nextTensor);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 struct ConvertAMPToStandardPass
     : public ampc::impl::ConvertAMPToStandardBase<ConvertAMPToStandardPass> {
   void runOnOperation() override {
@@ -54,5 +230,7 @@ struct ConvertAMPToStandardPass
 } // namespace
 
 void ampc::populateAMPToStandardConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<CastOpLowering>(patterns.getContext());
+  patterns.add<CastOpLowering, GradSeedOpLowering, SGDOpLowering,
+               AdamOpLowering<amp::AdamOp, /*decoupled=*/false>,
+               AdamOpLowering<amp::AdamWOp, /*decoupled=*/true>>(patterns.getContext());
 }

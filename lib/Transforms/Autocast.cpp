@@ -46,7 +46,10 @@ static bool isOtherFloatTyped(Type type) {
 /// Sources (constants, tensor.empty) are not candidates: their low users get
 /// casts, which amp-cast-cleanup folds.
 static bool isCandidate(Operation *op) {
-  if (isa<amp::CastOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
+  // amp ops (casts, the gradient seed, optimizers, loss scaling) define their
+  // own precision: optimizer math is f32 whatever the policy says.
+  if (isa_and_nonnull<amp::AMPDialect>(op->getDialect()) ||
+      op->hasTrait<OpTrait::IsTerminator>())
     return false;
   bool hasF32Result = false, hasF32Operand = false;
   for (Type type : op->getResultTypes()) {

@@ -35,3 +35,55 @@ func.func @dynamic(%x: tensor<?x4xf32>) -> tensor<?x4xbf16> {
   %1 = arith.addf %0, %0 : tensor<?x4xbf16>
   return %1 : tensor<?x4xbf16>
 }
+
+// -----
+
+// CHECK-LABEL: func @seed
+// CHECK: %[[ONE:.+]] = arith.constant dense<1.000000e+00> : tensor<f32>
+// CHECK: return %[[ONE]]
+func.func @seed(%l: tensor<f32>) -> tensor<f32> {
+  %0 = amp.grad_seed %l : tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+// SGD with momentum: one elementwise generic; the buffer starts as the first
+// gradient (select on step == 0); the step counter increments.
+// CHECK-LABEL: func @sgd_momentum
+// CHECK-DAG: %[[NEGLR:.+]] = arith.constant -1.000000e-01 : f32
+// CHECK-DAG: %[[MOM:.+]] = arith.constant 0.899999976 : f32
+// CHECK: %[[STEP:.+]] = tensor.extract %{{.*}}[] : tensor<i64>
+// CHECK: %[[NEXT:.+]] = arith.addi %[[STEP]], %{{.*}} : i64
+// CHECK: %[[NEXTT:.+]] = tensor.from_elements %[[NEXT]] : tensor<i64>
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[STEP]], %{{.*}} : i64
+// CHECK: %[[R:.+]]:2 = linalg.generic
+// CHECK: ^bb0(%[[P:.+]]: f32, %[[G:.+]]: f32, %[[B:.+]]: f32, %{{.+}}: f32, %{{.+}}: f32):
+// CHECK: %[[BM:.+]] = arith.mulf %[[B]], %[[MOM]] : f32
+// CHECK: %[[RUNNING:.+]] = arith.addf %[[BM]], %{{.*}} : f32
+// CHECK: %[[BUF:.+]] = arith.select %[[FIRST]], %[[G]], %[[RUNNING]] : f32
+// CHECK: %[[U:.+]] = arith.mulf %[[NEGLR]], %[[BUF]] : f32
+// CHECK: %[[PN:.+]] = arith.addf %[[P]], %[[U]] : f32
+// CHECK: linalg.yield %[[PN]], %[[BUF]] : f32, f32
+// CHECK: return %[[R]]#0, %[[R]]#1, %[[NEXTT]]
+func.func @sgd_momentum(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %s: tensor<i64>) -> (tensor<4xf32>, tensor<4xf32>, tensor<i64>) {
+  %0:3 = amp.sgd %p, %g state(%b, %s : tensor<4xf32>, tensor<i64>) {lr = 1.0e-01 : f64, momentum = 9.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<4xf32>, tensor<i64>
+  return %0#0, %0#1, %0#2 : tensor<4xf32>, tensor<4xf32>, tensor<i64>
+}
+
+// -----
+
+// Adam: f64 bias corrections from the incremented step, then one generic.
+// CHECK-LABEL: func @adam
+// CHECK: %[[NEXT:.+]] = arith.addi
+// CHECK: %[[STEPF:.+]] = arith.sitofp %[[NEXT]] : i64 to f64
+// CHECK: math.powf %{{.*}}, %[[STEPF]] : f64
+// CHECK: math.powf %{{.*}}, %[[STEPF]] : f64
+// CHECK: math.sqrt %{{.*}} : f64
+// CHECK: linalg.generic
+// CHECK: math.sqrt %{{.*}} : f32
+// CHECK: linalg.yield %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32
+func.func @adam(%p: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>, %v: tensor<?xf32>, %s: tensor<i64>) -> tensor<?xf32> {
+  %0:4 = amp.adam %p, %g, %m, %v, %s {lr = 1.0e-03 : f64} : tensor<?xf32>, tensor<i64>
+  return %0#0 : tensor<?xf32>
+}

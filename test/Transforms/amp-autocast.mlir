@@ -390,3 +390,16 @@ func.func @mixed_pins(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %c: tensor<8x8xf
   %s = arith.addf %m, %m2 : tensor<8x8xf32>
   return %s : tensor<8x8xf32>
 }
+
+// -----
+
+// 20. Optimizer ops are never painted: gradients reach them in f32 even when
+// produced by a low-precision matmul, and the update runs in f32.
+// CHECK-LABEL: func @optimizer_stays_f32
+// CHECK: %[[DW:.+]] = linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<8x8xf16>, tensor<8x8xf16>) outs(%{{.*}} : tensor<8x8xf32>)
+// CHECK: amp.sgd %{{.*}}, %[[DW]] {lr = 1.000000e-01 : f64} : tensor<8x8xf32>, tensor<8x8xf32> -> tensor<8x8xf32>
+func.func @optimizer_stays_f32(%x: tensor<8x8xf32>, %dy: tensor<8x8xf32>, %w: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %dw = linalg.matmul ins(%x, %dy : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %w1 = amp.sgd %w, %dw {lr = 1.0e-01 : f64} : tensor<8x8xf32>, tensor<8x8xf32> -> tensor<8x8xf32>
+  return %w1 : tensor<8x8xf32>
+}

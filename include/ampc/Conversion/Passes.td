@@ -22,9 +22,16 @@ def ConvertAMPToStandard : Pass<"convert-amp-to-standard"> {
     %h = arith.truncf %x : tensor<4xf32> to tensor<4xf16>
     ```
 
+    - `amp.grad_seed` becomes the constant 1.0;
+    - `amp.sgd`, `amp.adam`, `amp.adamw` become one elementwise
+      `linalg.generic` over the parameter (f32 payload, in PyTorch's order of
+      operations) plus scalar code for the step counter and, for Adam, the
+      f64 bias corrections.
+
     Any amp op left without a lowering is an error at that op.
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"];
 }
 
 #endif // AMPC_CONVERSION_PASSES_TD

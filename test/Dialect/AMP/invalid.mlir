@@ -61,3 +61,67 @@ func.func @unknown_amp_attribute(%a: tensor<4xf32>) -> tensor<4xf32> {
   %0 = arith.addf %a, %a {amp.loss_scale = 2.0 : f32} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @seed_not_f32(%l: tensor<f16>) -> tensor<f16> {
+  // expected-error @+1 {{operand #0 must be 32-bit float or 0D tensor of 32-bit float values}}
+  %0 = amp.grad_seed %l : tensor<f16>
+  return %0 : tensor<f16>
+}
+
+// -----
+
+func.func @sgd_negative_lr(%p: tensor<4xf32>, %g: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{invalid lr -0.1: expected a value in [0, inf)}}
+  %0 = amp.sgd %p, %g {lr = -1.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @sgd_momentum_without_state(%p: tensor<4xf32>, %g: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{with momentum takes state(momentum_buffer, step): 0 operands given}}
+  %0 = amp.sgd %p, %g {lr = 1.0e-01 : f64, momentum = 0.9 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @sgd_nesterov_dampening(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %s: tensor<i64>) -> tensor<4xf32> {
+  // expected-error @+1 {{nesterov momentum requires a momentum and zero dampening}}
+  %0:3 = amp.sgd %p, %g state(%b, %s : tensor<4xf32>, tensor<i64>) {lr = 1.0e-01 : f64, momentum = 0.9 : f64, dampening = 0.1 : f64, nesterov = true} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<4xf32>, tensor<i64>
+  return %0#0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @sgd_grad_shape(%p: tensor<4xf32>, %g: tensor<8xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{param, grad and new_param must have the same type}}
+  %0 = amp.sgd %p, %g {lr = 1.0e-01 : f64} : tensor<4xf32>, tensor<8xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @sgd_bad_step(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %s: tensor<f32>) -> tensor<4xf32> {
+  // expected-error @+1 {{step counter must be tensor<i64>, got 'tensor<f32>'}}
+  %0:3 = amp.sgd %p, %g state(%b, %s : tensor<4xf32>, tensor<f32>) {lr = 1.0e-01 : f64, momentum = 0.9 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<4xf32>, tensor<f32>
+  return %0#0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @adam_bad_beta(%p: tensor<4xf32>, %g: tensor<4xf32>, %s: tensor<i64>) -> tensor<4xf32> {
+  // expected-error @+1 {{invalid beta2 1: expected a value in [0, 1)}}
+  %0:4 = amp.adam %p, %g, %p, %p, %s {lr = 1.0e-03 : f64, beta2 = 1.0 : f64} : tensor<4xf32>, tensor<i64>
+  return %0#0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @adam_f16_param(%p: tensor<4xf16>, %s: tensor<i64>) -> tensor<4xf16> {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float values}}
+  %0:4 = amp.adam %p, %p, %p, %p, %s {lr = 1.0e-03 : f64} : tensor<4xf16>, tensor<i64>
+  return %0#0 : tensor<4xf16>
+}

@@ -33,3 +33,20 @@ func.func @pins(%a: tensor<4xf32>) -> tensor<4xf32> {
   %1 = arith.mulf %0, %0 {amp.precision = "bf16"} : tensor<4xf32>
   return %1 : tensor<4xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @training_ops
+// CHECK: amp.grad_seed %{{.*}} : tensor<f32>
+// CHECK: amp.sgd %{{.*}}, %{{.*}} {lr = 1.000000e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+// CHECK: amp.sgd %{{.*}}, %{{.*}} state(%{{.*}}, %{{.*}} : tensor<4xf32>, tensor<i64>) {lr = 1.000000e-01 : f64, momentum = 9.000000e-01 : f64, nesterov = true}
+// CHECK: amp.adam %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {lr = 1.000000e-03 : f64} : tensor<4xf32>, tensor<i64>
+// CHECK: amp.adamw %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {beta1 = 8.000000e-01 : f64, lr = 1.000000e-03 : f64, weight_decay = 1.000000e-01 : f64} : tensor<4xf32>, tensor<i64>
+func.func @training_ops(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %s: tensor<i64>, %l: tensor<f32>) -> (tensor<4xf32>, tensor<f32>) {
+  %seed = amp.grad_seed %l : tensor<f32>
+  %p1 = amp.sgd %p, %g {lr = 1.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  %p2, %b2, %s2 = amp.sgd %p1, %g state(%b, %s : tensor<4xf32>, tensor<i64>) {lr = 1.0e-01 : f64, momentum = 9.0e-01 : f64, nesterov = true} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<4xf32>, tensor<i64>
+  %p3, %m3, %v3, %s3 = amp.adam %p2, %g, %b, %b, %s {lr = 1.0e-03 : f64} : tensor<4xf32>, tensor<i64>
+  %p4, %m4, %v4, %s4 = amp.adamw %p3, %g, %m3, %v3, %s3 {lr = 1.0e-03 : f64, beta1 = 0.8 : f64, weight_decay = 0.1 : f64} : tensor<4xf32>, tensor<i64>
+  return %p4, %seed : tensor<4xf32>, tensor<f32>
+}

@@ -7,6 +7,9 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/Support/Format.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace ampc::amp;
@@ -130,3 +133,70 @@ void CastOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                          MLIRContext *context) {
   results.add<ComposeAfterExactWidening, RetypeEmptyTensor>(context);
 }
+
+//===----------------------------------------------------------------------===//
+// Optimizers
+//===----------------------------------------------------------------------===//
+
+/// The argument checks torch.optim makes in its constructors.
+static LogicalResult verifyHyperparameter(Operation *op, StringRef name,
+                                          double value, double low,
+                                          bool lowInclusive, double high) {
+  bool ok = (lowInclusive ? value >= low : value > low) && value < high;
+  if (ok)
+    return success();
+  std::string message;
+  llvm::raw_string_ostream os(message);
+  os << "invalid " << name << " " << llvm::format("%g", value) << ": expected a value in "
+     << (lowInclusive ? "[" : "(") << llvm::format("%g", low) << ", "
+     << llvm::format("%g", high) << ")";
+  return op->emitOpError() << message;
+}
+
+LogicalResult SGDOp::verify() {
+  double inf = std::numeric_limits<double>::infinity();
+  if (failed(verifyHyperparameter(*this, "lr", getLr().convertToDouble(), 0, true, inf)) ||
+      failed(verifyHyperparameter(*this, "momentum", getMomentum().convertToDouble(), 0, true, inf)) ||
+      failed(verifyHyperparameter(*this, "weight_decay", getWeightDecay().convertToDouble(), 0, true, inf)))
+    return failure();
+  if (getGrad().getType() != getParam().getType() ||
+      getNewParam().getType() != getParam().getType())
+    return emitOpError("param, grad and new_param must have the same type");
+  bool hasMomentum = !getMomentum().isZero();
+  if (getNesterov() && (!hasMomentum || !getDampening().isZero()))
+    return emitOpError("nesterov momentum requires a momentum and zero dampening");
+  if (!hasMomentum) {
+    if (!getState().empty() || !getNewState().empty())
+      return emitOpError("takes no optimizer state without momentum");
+    return success();
+  }
+  if (getState().size() != 2)
+    return emitOpError("with momentum takes state(momentum_buffer, step): ")
+           << getState().size() << " operands given";
+  if (getState()[0].getType() != getParam().getType())
+    return emitOpError("momentum buffer type ")
+           << getState()[0].getType() << " differs from the param type "
+           << getParam().getType();
+  auto step = dyn_cast<RankedTensorType>(getState()[1].getType());
+  if (!step || step.getRank() != 0 || !step.getElementType().isInteger(64))
+    return emitOpError("step counter must be tensor<i64>, got ")
+           << getState()[1].getType();
+  if (getNewState().getTypes() != getState().getTypes())
+    return emitOpError("new state types must match the state types");
+  return success();
+}
+
+template <typename AdamOp>
+static LogicalResult verifyAdam(AdamOp op) {
+  double inf = std::numeric_limits<double>::infinity();
+  if (failed(verifyHyperparameter(op, "lr", op.getLr().convertToDouble(), 0, true, inf)) ||
+      failed(verifyHyperparameter(op, "eps", op.getEps().convertToDouble(), 0, true, inf)) ||
+      failed(verifyHyperparameter(op, "beta1", op.getBeta1().convertToDouble(), 0, true, 1)) ||
+      failed(verifyHyperparameter(op, "beta2", op.getBeta2().convertToDouble(), 0, true, 1)) ||
+      failed(verifyHyperparameter(op, "weight_decay", op.getWeightDecay().convertToDouble(), 0, true, inf)))
+    return failure();
+  return success();
+}
+
+LogicalResult AdamOp::verify() { return verifyAdam(*this); }
+LogicalResult AdamWOp::verify() { return verifyAdam(*this); }

@@ -50,4 +50,119 @@ def AMP_CastOp : AMP_Op<"cast", [
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Training vocabulary: the gradient seed and optimizers
+//===----------------------------------------------------------------------===//
+
+def AMP_F32Tensor : RankedTensorOf<[F32]>;
+def AMP_Loss : AnyTypeOf<[F32, 0DTensorOf<[F32]>]>;
+def AMP_StepCounter : 0DTensorOf<[I64]>;
+
+def AMP_GradSeedOp : AMP_Op<"grad_seed", [Pure, AllTypesMatch<["loss", "seed"]>]> {
+  let summary = "the gradient seed dLoss/dLoss where the backward pass starts";
+  let description = [{
+    Yields 1.0 of the loss's type: the derivative of the loss with respect to
+    itself, from which the reverse-mode backward pass of a training step
+    starts. The loss operand ties the seed to the value it differentiates.
+    This is the one place loss scaling multiplies by the scale.
+
+    ```mlir
+    %seed = amp.grad_seed %loss : tensor<f32>
+    ```
+  }];
+  let arguments = (ins AMP_Loss:$loss);
+  let results = (outs AMP_Loss:$seed);
+  let assemblyFormat = "$loss attr-dict `:` type($loss)";
+}
+
+def AMP_SGDOp : AMP_Op<"sgd", [Pure]> {
+  let summary = "stochastic gradient descent update (torch.optim.SGD)";
+  let description = [{
+    Returns the updated parameter and, when `momentum` is non-zero, the
+    updated momentum buffer and step counter (the optimizer state, passed in
+    `state(%buffer, %step)`). With `g = grad + weight_decay * param`:
+
+    ```
+    buffer' = step == 0 ? g : momentum * buffer + (1 - dampening) * g
+    g'      = nesterov ? g + momentum * buffer' : buffer'      (g' = g without momentum)
+    param'  = param - lr * g'
+    step'   = step + 1
+    ```
+
+    exactly as `torch.optim.SGD` (whose momentum buffer is created from the
+    first gradient). All arithmetic is f32.
+
+    ```mlir
+    %p1 = amp.sgd %p, %g {lr = 1.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+    %p2, %b2, %s2 = amp.sgd %p, %g state(%b, %s : tensor<4xf32>, tensor<i64>)
+        {lr = 1.0e-01 : f64, momentum = 9.0e-01 : f64}
+        : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<4xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins AMP_F32Tensor:$param, AMP_F32Tensor:$grad,
+                       Variadic<AnyRankedTensor>:$state,
+                       F64Attr:$lr,
+                       DefaultValuedAttr<F64Attr, "0.0">:$momentum,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dampening,
+                       DefaultValuedAttr<BoolAttr, "false">:$nesterov,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
+  let results = (outs AMP_F32Tensor:$new_param, Variadic<AnyRankedTensor>:$new_state);
+  let assemblyFormat = [{
+    $param `,` $grad (`state` `(` $state^ `:` type($state) `)`)? attr-dict
+    `:` type($param) `,` type($grad) `->` type(results)
+  }];
+  let hasVerifier = 1;
+}
+
+class AMP_AdamBase<string mnemonic, string torchName, string decay,
+                   string defaultDecay>
+    : AMP_Op<mnemonic, [Pure,
+        AllTypesMatch<["param", "grad", "exp_avg", "exp_avg_sq",
+                       "new_param", "new_exp_avg", "new_exp_avg_sq"]>,
+        AllTypesMatch<["step", "new_step"]>]> {
+  let summary = "Adam update (" # torchName # ")";
+  let description = [{
+    One step of `}] # torchName # [{` (amsgrad off), with the optimizer state
+    (first and second moments, step counter) passed and returned explicitly:
+
+    ```
+    step'   = step + 1
+    }] # decay # [{
+    m'      = lerp(m, g, 1 - beta1)
+    v'      = beta2 * v + (1 - beta2) * g * g
+    param'  = param - (lr / (1 - beta1^step')) * m' / (sqrt(v') / sqrt(1 - beta2^step') + eps)
+    ```
+
+    Bias corrections are computed in f64 from the step counter, as PyTorch
+    does with Python floats; everything elementwise is f32.
+
+    ```mlir
+    %p1, %m1, %v1, %s1 = amp.}] # mnemonic # [{ %p, %g, %m, %v, %s
+        {lr = 1.0e-03 : f64} : tensor<4xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins AMP_F32Tensor:$param, AMP_F32Tensor:$grad,
+                       AMP_F32Tensor:$exp_avg, AMP_F32Tensor:$exp_avg_sq,
+                       AMP_StepCounter:$step,
+                       F64Attr:$lr,
+                       DefaultValuedAttr<F64Attr, "0.9">:$beta1,
+                       DefaultValuedAttr<F64Attr, "0.999">:$beta2,
+                       DefaultValuedAttr<F64Attr, "1.0e-8">:$eps,
+                       DefaultValuedAttr<F64Attr, defaultDecay>:$weight_decay);
+  let results = (outs AMP_F32Tensor:$new_param, AMP_F32Tensor:$new_exp_avg,
+                      AMP_F32Tensor:$new_exp_avg_sq, AMP_StepCounter:$new_step);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $step attr-dict
+    `:` type($param) `,` type($step)
+  }];
+  let hasVerifier = 1;
+}
+
+def AMP_AdamOp : AMP_AdamBase<"adam", "torch.optim.Adam",
+    "g = weight_decay != 0 ? grad + weight_decay * param : grad   (L2 penalty)",
+    "0.0">;
+def AMP_AdamWOp : AMP_AdamBase<"adamw", "torch.optim.AdamW",
+    "param = param * (1 - lr * weight_decay);  g = grad         (decoupled decay)",
+    "0.01">;
+
 #endif // AMPC_DIALECT_AMP_IR_AMPOPS_TD
