@@ -1,11 +1,12 @@
-// An FP32 training step for a two-layer MLP classifier, written out by hand:
-// forward (matmul, bias, ReLU, matmul, bias), softmax cross-entropy loss,
-// reverse-mode backward, and an SGD update (lr = 0.1).
+// An FP32 training step for a two-layer MLP classifier, written out by hand
+// in the training-step contract (docs/training-step.md): forward (matmul,
+// bias, ReLU, matmul, bias), softmax cross-entropy loss, the gradient seed,
+// reverse-mode backward, and amp.sgd updates (lr = 0.1).
 //
 //   x: 32x64 batch, onehot: 32x10 labels, W1: 64x128, b1: 128, W2: 128x10, b2: 10
 //   returns the updated W1, b1, W2, b2 and the mean loss.
 //
-// Try: amp-opt examples/mlp_training_step.mlir --amp-autocast --amp-cast-cleanup
+// Try: amp-opt examples/mlp_training_step.mlir --amp-verify-training-step --amp-autocast --amp-cast-cleanup
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #col = affine_map<(d0, d1) -> (d1)>
@@ -13,13 +14,18 @@
 #all = affine_map<(d0, d1) -> ()>
 #vec = affine_map<(d0) -> (d0)>
 
-func.func @train_step(%x: tensor<32x64xf32>, %onehot: tensor<32x10xf32>,
-                      %W1: tensor<64x128xf32>, %b1: tensor<128xf32>,
-                      %W2: tensor<128x10xf32>, %b2: tensor<10xf32>)
-    -> (tensor<64x128xf32>, tensor<128xf32>, tensor<128x10xf32>, tensor<10xf32>, tensor<f32>) {
+func.func @train_step(%x: tensor<32x64xf32> {amp.role = "input"},
+                      %onehot: tensor<32x10xf32> {amp.role = "label"},
+                      %W1: tensor<64x128xf32> {amp.role = "param"},
+                      %b1: tensor<128xf32> {amp.role = "param"},
+                      %W2: tensor<128x10xf32> {amp.role = "param"},
+                      %b2: tensor<10xf32> {amp.role = "param"})
+    -> (tensor<64x128xf32> {amp.role = "param"}, tensor<128xf32> {amp.role = "param"},
+        tensor<128x10xf32> {amp.role = "param"}, tensor<10xf32> {amp.role = "param"},
+        tensor<f32> {amp.role = "loss"})
+    attributes {amp.training_step} {
   %zero = arith.constant 0.0 : f32
   %ninf = arith.constant 0xFF800000 : f32
-  %lr = arith.constant 0.1 : f32
   %inv_batch = arith.constant 0.03125 : f32
 
   // ---- forward -------------------------------------------------------------
@@ -100,14 +106,16 @@ func.func @train_step(%x: tensor<32x64xf32>, %onehot: tensor<32x10xf32>,
   } -> tensor<f32>
 
   // ---- backward ------------------------------------------------------------
-  // dLoss/dlogits = (softmax - onehot) / batch
-  %dlogits = linalg.generic {indexing_maps = [#id, #row, #id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%exp, %rowsum, %onehot : tensor<32x10xf32>, tensor<32xf32>, tensor<32x10xf32>) outs(%e32x10 : tensor<32x10xf32>) {
-    ^bb0(%e: f32, %s: f32, %y: f32, %o: f32):
+  // dLoss/dlogits = dLoss/dLoss * (softmax - onehot) / batch
+  %seed = amp.grad_seed %loss : tensor<f32>
+  %dlogits = linalg.generic {indexing_maps = [#id, #row, #id, #all, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%exp, %rowsum, %onehot, %seed : tensor<32x10xf32>, tensor<32xf32>, tensor<32x10xf32>, tensor<f32>) outs(%e32x10 : tensor<32x10xf32>) {
+    ^bb0(%e: f32, %s: f32, %y: f32, %dl: f32, %o: f32):
       %p = arith.divf %e, %s : f32
       %d = arith.subf %p, %y : f32
       %g = arith.mulf %d, %inv_batch : f32
-      linalg.yield %g : f32
+      %gs = arith.mulf %g, %dl : f32
+      linalg.yield %gs : f32
   } -> tensor<32x10xf32>
   %e128x32 = tensor.empty() : tensor<128x32xf32>
   %aT = linalg.transpose ins(%a : tensor<32x128xf32>) outs(%e128x32 : tensor<128x32xf32>) permutation = [1, 0]
@@ -146,34 +154,10 @@ func.func @train_step(%x: tensor<32x64xf32>, %onehot: tensor<32x10xf32>,
       linalg.yield %s : f32
   } -> tensor<128xf32>
 
-  // ---- SGD: p <- p - lr * g ------------------------------------------------
-  %W1n = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%W1, %dW1 : tensor<64x128xf32>, tensor<64x128xf32>) outs(%e64x128 : tensor<64x128xf32>) {
-    ^bb0(%p: f32, %g: f32, %o: f32):
-      %u = arith.mulf %lr, %g : f32
-      %n = arith.subf %p, %u : f32
-      linalg.yield %n : f32
-  } -> tensor<64x128xf32>
-  %b1n = linalg.generic {indexing_maps = [#vec, #vec, #vec], iterator_types = ["parallel"]}
-      ins(%b1, %db1 : tensor<128xf32>, tensor<128xf32>) outs(%e128 : tensor<128xf32>) {
-    ^bb0(%p: f32, %g: f32, %o: f32):
-      %u = arith.mulf %lr, %g : f32
-      %n = arith.subf %p, %u : f32
-      linalg.yield %n : f32
-  } -> tensor<128xf32>
-  %W2n = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%W2, %dW2 : tensor<128x10xf32>, tensor<128x10xf32>) outs(%e128x10 : tensor<128x10xf32>) {
-    ^bb0(%p: f32, %g: f32, %o: f32):
-      %u = arith.mulf %lr, %g : f32
-      %n = arith.subf %p, %u : f32
-      linalg.yield %n : f32
-  } -> tensor<128x10xf32>
-  %b2n = linalg.generic {indexing_maps = [#vec, #vec, #vec], iterator_types = ["parallel"]}
-      ins(%b2, %db2 : tensor<10xf32>, tensor<10xf32>) outs(%e10 : tensor<10xf32>) {
-    ^bb0(%p: f32, %g: f32, %o: f32):
-      %u = arith.mulf %lr, %g : f32
-      %n = arith.subf %p, %u : f32
-      linalg.yield %n : f32
-  } -> tensor<10xf32>
+  // ---- SGD ---------------------------------------------------------------
+  %W1n = amp.sgd %W1, %dW1 {lr = 0.1 : f64} : tensor<64x128xf32>, tensor<64x128xf32> -> tensor<64x128xf32>
+  %b1n = amp.sgd %b1, %db1 {lr = 0.1 : f64} : tensor<128xf32>, tensor<128xf32> -> tensor<128xf32>
+  %W2n = amp.sgd %W2, %dW2 {lr = 0.1 : f64} : tensor<128x10xf32>, tensor<128x10xf32> -> tensor<128x10xf32>
+  %b2n = amp.sgd %b2, %db2 {lr = 0.1 : f64} : tensor<10xf32>, tensor<10xf32> -> tensor<10xf32>
   return %W1n, %b1n, %W2n, %b2n, %loss : tensor<64x128xf32>, tensor<128xf32>, tensor<128x10xf32>, tensor<10xf32>, tensor<f32>
 }

@@ -144,4 +144,29 @@ def AMPCheckPrecision : Pass<"amp-check-precision"> {
   ];
 }
 
+def AMPVerifyTrainingStep : Pass<"amp-verify-training-step", "::mlir::ModuleOp"> {
+  let summary = "Check that functions marked amp.training_step follow the contract";
+  let description = [{
+    For every `func.func` with the `amp.training_step` attribute, checks the
+    training-step contract of docs/training-step.md and reports each
+    violation as an error located at the offending argument, result or op:
+
+    - every argument and result has an `amp.role`; params are f32 tensors;
+    - results are the updated state (param, optimizer_state, scaler_state,
+      param_copy), in the order and with the types of the state arguments,
+      then exactly one `loss` (f32 or tensor<f32>) last;
+    - there is exactly one `amp.grad_seed`, and it seeds the returned loss;
+    - every param is updated by exactly one optimizer op, whose gradient
+      operand depends on the gradient seed, and whose updated param (and
+      optimizer state) is returned at the matching position.
+
+    ```mlir
+    func.func @step(%w: tensor<4x4xf32> {amp.role = "param"},
+                    %x: tensor<8x4xf32> {amp.role = "input"})
+        -> (tensor<4x4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"})
+        attributes {amp.training_step} { ... }
+    ```
+  }];
+}
+
 #endif // AMPC_TRANSFORMS_PASSES_TD

@@ -29,6 +29,12 @@ Operation *AMPDialect::materializeConstant(OpBuilder &builder, Attribute value,
 
 LogicalResult AMPDialect::verifyOperationAttribute(Operation *op,
                                                    NamedAttribute attr) {
+  if (attr.getName() == kTrainingStepAttrName) {
+    if (!isa<UnitAttr>(attr.getValue()) || !isa<FunctionOpInterface>(op))
+      return op->emitError() << "'" << kTrainingStepAttrName
+                             << "' is a unit attribute on a function";
+    return success();
+  }
   if (attr.getName() != kPrecisionAttrName)
     return op->emitError() << "unknown amp dialect attribute '"
                            << attr.getName().getValue() << "'";
@@ -43,7 +49,50 @@ LogicalResult AMPDialect::verifyOperationAttribute(Operation *op,
   return success();
 }
 
+static LogicalResult verifyRole(Operation *op, NamedAttribute attr,
+                                StringRef what, unsigned index, bool isResult) {
+  if (attr.getName() != AMPDialect::kRoleAttrName)
+    return op->emitError() << "unknown amp dialect " << what << " attribute '"
+                           << attr.getName().getValue() << "'";
+  auto str = dyn_cast<StringAttr>(attr.getValue());
+  std::optional<Role> role = str ? symbolizeRole(str.getValue()) : std::nullopt;
+  if (!role)
+    return op->emitError() << what << " #" << index << ": '" << AMPDialect::kRoleAttrName
+                           << "' must be one of \"param\", \"optimizer_state\", "
+                              "\"input\", \"label\", \"scaler_state\", \"param_copy\", "
+                              "\"loss\"";
+  if (isResult && (*role == Role::input || *role == Role::label))
+    return op->emitError() << what << " #" << index << ": role '"
+                           << stringifyRole(*role) << "' is only for arguments";
+  if (!isResult && *role == Role::loss)
+    return op->emitError() << what << " #" << index
+                           << ": role 'loss' is only for results";
+  return success();
+}
+
+LogicalResult AMPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
+                                                   unsigned argIndex,
+                                                   NamedAttribute attr) {
+  return verifyRole(op, attr, "argument", argIndex, /*isResult=*/false);
+}
+
+LogicalResult AMPDialect::verifyRegionResultAttribute(Operation *op, unsigned,
+                                                      unsigned resultIndex,
+                                                      NamedAttribute attr) {
+  return verifyRole(op, attr, "result", resultIndex, /*isResult=*/true);
+}
+
 namespace ampc::amp {
+
+std::optional<Role> getArgumentRole(FunctionOpInterface func, unsigned index) {
+  auto attr = func.getArgAttrOfType<StringAttr>(index, AMPDialect::kRoleAttrName);
+  return attr ? symbolizeRole(attr.getValue()) : std::nullopt;
+}
+
+std::optional<Role> getResultRole(FunctionOpInterface func, unsigned index) {
+  auto attr = func.getResultAttrOfType<StringAttr>(index, AMPDialect::kRoleAttrName);
+  return attr ? symbolizeRole(attr.getValue()) : std::nullopt;
+}
 
 FloatType getFloatType(MLIRContext *ctx, Precision precision) {
   switch (precision) {

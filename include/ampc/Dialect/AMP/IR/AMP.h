@@ -9,6 +9,7 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Interfaces/CastInterfaces.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "ampc/Dialect/AMP/IR/AMPDialect.h.inc"
@@ -28,6 +29,16 @@ std::optional<Precision> getPrecision(mlir::Type elementType);
 /// Returns `type` (a float scalar or a shaped type of floats) with its element
 /// type replaced by `elementType`.
 mlir::Type withElementType(mlir::Type type, mlir::Type elementType);
+
+/// The `amp.role` of argument `index` / result `index` of a function, if any.
+std::optional<Role> getArgumentRole(mlir::FunctionOpInterface func, unsigned index);
+std::optional<Role> getResultRole(mlir::FunctionOpInterface func, unsigned index);
+
+/// Roles of state a training step updates and returns (in argument order).
+inline bool isMutableRole(Role role) {
+  return role == Role::param || role == Role::optimizer_state ||
+         role == Role::scaler_state || role == Role::param_copy;
+}
 
 /// Reads an op's `amp.precision` pin, if any. Invalid pins are rejected by the
 /// dialect verifier, so a present, well-formed pin always yields a value.

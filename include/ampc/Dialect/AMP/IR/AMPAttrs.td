@@ -17,4 +17,18 @@ def AMP_Precision : I32EnumAttr<"Precision", "floating-point compute precision",
   let genSpecializedAttr = 0;
 }
 
+// What a training-step argument or result is (docs/training-step.md).
+def AMP_Role : I32EnumAttr<"Role", "role of a training-step argument or result", [
+    I32EnumAttrCase<"param", 0>,
+    I32EnumAttrCase<"optimizer_state", 1>,
+    I32EnumAttrCase<"input", 2>,
+    I32EnumAttrCase<"label", 3>,
+    I32EnumAttrCase<"scaler_state", 4>,
+    I32EnumAttrCase<"param_copy", 5>,
+    I32EnumAttrCase<"loss", 6>
+  ]> {
+  let cppNamespace = "::ampc::amp";
+  let genSpecializedAttr = 0;
+}
+
 #endif // AMPC_DIALECT_AMP_IR_AMPATTRS_TD

@@ -28,9 +28,15 @@ def AMP_Dialect : Dialect {
   }];
   let hasConstantMaterializer = 1;
   let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let extraClassDeclaration = [{
     /// Name of the per-op precision pin attribute.
     static constexpr ::llvm::StringLiteral kPrecisionAttrName = "amp.precision";
+    /// Unit attribute marking a func.func as a training step.
+    static constexpr ::llvm::StringLiteral kTrainingStepAttrName = "amp.training_step";
+    /// Argument/result attribute naming the role of a training-step value.
+    static constexpr ::llvm::StringLiteral kRoleAttrName = "amp.role";
   }];
 }
 
