@@ -7,6 +7,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <limits>
+
 namespace ampc {
 #define GEN_PASS_DEF_CONVERTAMPTOSTANDARD
 #include "ampc/Conversion/Passes.h.inc"
@@ -215,6 +217,109 @@ struct AdamOpLowering : OpConversionPattern<AdamOp> {
   }
 };
 
+/// grad * f32(1 / f64(scale)), as GradScaler computes the inverse scale.
+struct UnscaleOpLowering : OpConversionPattern<amp::UnscaleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::UnscaleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    ScalarBuilder s{rewriter, loc};
+    Value scale = tensor::ExtractOp::create(rewriter, loc, adaptor.getScale(), ValueRange{});
+    Value wide = arith::ExtFOp::create(rewriter, loc, rewriter.getF64Type(), scale);
+    Value inv = s.toF32(arith::DivFOp::create(rewriter, loc, s.f64(1.0), wide));
+    SmallVector<Value> results = buildElementwise(
+        rewriter, loc, cast<RankedTensorType>(op.getType()), {adaptor.getGrad()}, 1,
+        [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
+          return {arith::MulFOp::create(b, l, args[0], inv)};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// One reduction per input: AND over |x| < inf (false for inf and NaN).
+struct AllFiniteOpLowering : OpConversionPattern<amp::AllFiniteOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::AllFiniteOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto flagType = cast<RankedTensorType>(op.getType());
+    Value inf = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getF32FloatAttr(std::numeric_limits<float>::infinity()));
+    Value trueV = arith::ConstantOp::create(rewriter, loc, rewriter.getBoolAttr(true));
+    Value all = trueV;
+    for (Value input : adaptor.getInputs()) {
+      auto type = cast<RankedTensorType>(input.getType());
+      Value empty = tensor::EmptyOp::create(rewriter, loc, flagType.getShape(), rewriter.getI1Type());
+      Value init = linalg::FillOp::create(rewriter, loc, trueV, empty).getResult(0);
+      SmallVector<AffineMap> maps{
+          rewriter.getMultiDimIdentityMap(type.getRank()),
+          AffineMap::get(type.getRank(), 0, {}, rewriter.getContext())};
+      SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::reduction);
+      auto reduce = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{flagType}, ValueRange{input}, ValueRange{init}, maps, iterators,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Value abs = math::AbsFOp::create(b, l, args[0]);
+            Value finite = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, abs, inf);
+            linalg::YieldOp::create(b, l, ValueRange{arith::AndIOp::create(b, l, args[1], finite)});
+          });
+      Value flag = tensor::ExtractOp::create(rewriter, loc, reduce.getResult(0), ValueRange{});
+      all = arith::AndIOp::create(rewriter, loc, all, flag);
+    }
+    rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(op, flagType, ValueRange{all});
+    return success();
+  }
+};
+
+/// GradScaler's _amp_update_scale_, on scalars (products in f64, as the
+/// kernel multiplies a float by a double).
+struct UpdateScaleOpLowering : OpConversionPattern<amp::UpdateScaleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::UpdateScaleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    ScalarBuilder s{rewriter, loc};
+    auto &b = rewriter;
+    Value scale = tensor::ExtractOp::create(b, loc, adaptor.getScale(), ValueRange{});
+    Value tracker = tensor::ExtractOp::create(b, loc, adaptor.getGrowthTracker(), ValueRange{});
+    Value ok = tensor::ExtractOp::create(b, loc, adaptor.getAllFinite(), ValueRange{});
+    Value wide = arith::ExtFOp::create(b, loc, b.getF64Type(), scale);
+    auto times = [&](double factor) {
+      return s.toF32(arith::MulFOp::create(b, loc, wide, s.f64(factor)));
+    };
+    Value backedOff = times(op.getBackoffFactor().convertToDouble());
+    Value grown = times(op.getGrowthFactor().convertToDouble());
+    Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    Value one = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+    Value interval = arith::ConstantOp::create(
+        b, loc, b.getI32IntegerAttr(static_cast<int32_t>(op.getGrowthInterval())));
+    Value successful = arith::AddIOp::create(b, loc, tracker, one);
+    Value reached = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, successful, interval);
+    Value inf = s.f32(std::numeric_limits<float>::infinity());
+    Value grownFinite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                              math::AbsFOp::create(b, loc, grown), inf);
+    Value grow = arith::AndIOp::create(b, loc, reached, grownFinite);
+    Value scaleIfOk = arith::SelectOp::create(b, loc, grow, grown, scale);
+    Value trackerIfOk = arith::SelectOp::create(b, loc, reached, zero, successful);
+    Value newScale = arith::SelectOp::create(b, loc, ok, scaleIfOk, backedOff);
+    Value newTracker = arith::SelectOp::create(b, loc, ok, trackerIfOk, zero);
+    double lo = op.getMinScale().convertToDouble(), hi = op.getMaxScale().convertToDouble();
+    if (lo > 0)
+      newScale = arith::MaximumFOp::create(b, loc, newScale, s.f32(lo));
+    if (hi < std::numeric_limits<double>::infinity())
+      newScale = arith::MinimumFOp::create(b, loc, newScale, s.f32(hi));
+    Value scaleT = tensor::FromElementsOp::create(
+        b, loc, cast<RankedTensorType>(op.getNewScale().getType()), ValueRange{newScale});
+    Value trackerT = tensor::FromElementsOp::create(
+        b, loc, cast<RankedTensorType>(op.getNewGrowthTracker().getType()), ValueRange{newTracker});
+    rewriter.replaceOp(op, {scaleT, trackerT});
+    return success();
+  }
+};
+
 struct ConvertAMPToStandardPass
     : public ampc::impl::ConvertAMPToStandardBase<ConvertAMPToStandardPass> {
   void runOnOperation() override {
@@ -232,5 +337,6 @@ struct ConvertAMPToStandardPass
 void ampc::populateAMPToStandardConversionPatterns(RewritePatternSet &patterns) {
   patterns.add<CastOpLowering, GradSeedOpLowering, SGDOpLowering,
                AdamOpLowering<amp::AdamOp, /*decoupled=*/false>,
-               AdamOpLowering<amp::AdamWOp, /*decoupled=*/true>>(patterns.getContext());
+               AdamOpLowering<amp::AdamWOp, /*decoupled=*/true>, UnscaleOpLowering,
+               AllFiniteOpLowering, UpdateScaleOpLowering>(patterns.getContext());
 }

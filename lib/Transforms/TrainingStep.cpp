@@ -3,6 +3,7 @@
 #include "ampc/Transforms/TrainingStep.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
@@ -165,7 +166,12 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
         ok = false;
         continue;
       }
-      if (step.ret.getOperand(resultOfState[old]) != updated) {
+      // A step that loss scaling made skippable returns select(ok, new, old).
+      Value returned = step.ret.getOperand(resultOfState[old]);
+      if (auto select = returned.getDefiningOp<arith::SelectOp>())
+        if (select.getFalseValue() == old)
+          returned = select.getTrueValue();
+      if (returned != updated) {
         opt->emitError() << "the updated " << amp::stringifyRole(expected)
                          << " must be returned as result #" << resultOfState[old];
         ok = false;

@@ -87,3 +87,49 @@ func.func @adam(%p: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>, %v: ten
   %0:4 = amp.adam %p, %g, %m, %v, %s {lr = 1.0e-03 : f64} : tensor<?xf32>, tensor<i64>
   return %0#0 : tensor<?xf32>
 }
+
+// -----
+
+// The inverse scale is computed in f64 and rounded once.
+// CHECK-LABEL: func @unscale
+// CHECK: %[[S:.+]] = tensor.extract %{{.*}}[] : tensor<f32>
+// CHECK: %[[W:.+]] = arith.extf %[[S]] : f32 to f64
+// CHECK: %[[INV:.+]] = arith.divf %{{.*}}, %[[W]] : f64
+// CHECK: %[[INVF:.+]] = arith.truncf %[[INV]] : f64 to f32
+// CHECK: linalg.generic
+// CHECK: arith.mulf %{{.*}}, %[[INVF]] : f32
+func.func @unscale(%g: tensor<4x4xf32>, %s: tensor<f32>) -> tensor<4x4xf32> {
+  %0 = amp.unscale %g, %s : tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @all_finite
+// CHECK: %[[INF:.+]] = arith.constant 0x7F800000 : f32
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]
+// CHECK: %[[ABS:.+]] = math.absf %{{.*}} : f32
+// CHECK: %[[FIN:.+]] = arith.cmpf olt, %[[ABS]], %[[INF]] : f32
+// CHECK: arith.andi %{{.*}}, %[[FIN]] : i1
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction"]
+// CHECK: tensor.from_elements %{{.*}} : tensor<i1>
+func.func @all_finite(%a: tensor<4x4xf32>, %b: tensor<8xf32>) -> tensor<i1> {
+  %0 = amp.all_finite %a, %b : tensor<4x4xf32>, tensor<8xf32>
+  return %0 : tensor<i1>
+}
+
+// -----
+
+// CHECK-LABEL: func @update_scale
+// CHECK-DAG: %[[BACKOFF:.+]] = arith.constant 5.000000e-01 : f64
+// CHECK-DAG: %[[GROWTH:.+]] = arith.constant 2.000000e+00 : f64
+// CHECK-DAG: %[[INTERVAL:.+]] = arith.constant 2000 : i32
+// CHECK: %[[REACHED:.+]] = arith.cmpi eq, %{{.*}}, %[[INTERVAL]] : i32
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK: tensor.from_elements %{{.*}} : tensor<f32>
+// CHECK: tensor.from_elements %{{.*}} : tensor<i32>
+func.func @update_scale(%s: tensor<f32>, %t: tensor<i32>, %ok: tensor<i1>) -> (tensor<f32>, tensor<i32>) {
+  %0, %1 = amp.update_scale %s, %t, %ok {min_scale = 1.0 : f64} : tensor<f32>, tensor<i32>
+  return %0, %1 : tensor<f32>, tensor<i32>
+}

@@ -11,6 +11,8 @@
 
 namespace ampc {
 
+enum class LossScalingMode { None, Static, Dynamic };
+
 #define GEN_PASS_DECL
 #include "ampc/Transforms/Passes.h.inc"
 

@@ -169,4 +169,55 @@ def AMPVerifyTrainingStep : Pass<"amp-verify-training-step", "::mlir::ModuleOp">
   }];
 }
 
+def AMPLossScaling : Pass<"amp-loss-scaling", "::mlir::ModuleOp"> {
+  let summary = "Static or dynamic loss scaling in the training step (GradScaler semantics)";
+  let description = [{
+    For every training step (docs/training-step.md):
+
+    - multiplies the gradient seed by the scale S, so small gradients survive
+      f16;
+    - unscales every gradient before its optimizer op (`amp.unscale`, inverse
+      computed in f64 as PyTorch does);
+    - checks all gradients with one `amp.all_finite` reduction and, when any
+      is inf/NaN, returns every piece of mutable state (params, optimizer
+      state including step counters, persistent copies) bit-identical: an
+      `arith.select` per state result, no host synchronization;
+    - `dynamic`: the scale and the growth tracker become step state (two new
+      arguments and results with role `scaler_state`, initial values in
+      `amp.init`), updated by `amp.update_scale` exactly as
+      `GradScaler.update` does; `static`: S is a constant and never changes
+      (steps with non-finite gradients are still skipped).
+
+    ```mlir
+    %seed = amp.grad_seed %loss : tensor<f32>
+    // becomes (dynamic)
+    %seed = amp.grad_seed %loss : tensor<f32>
+    %scaled = arith.mulf %seed, %scale : tensor<f32>
+    ...
+    %g = amp.unscale %grad, %scale : tensor<64x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"mode", "mode", "::ampc::LossScalingMode",
+           /*default=*/"::ampc::LossScalingMode::Dynamic",
+           "none, static or dynamic",
+           [{::llvm::cl::values(
+               clEnumValN(::ampc::LossScalingMode::None, "none", "no loss scaling"),
+               clEnumValN(::ampc::LossScalingMode::Static, "static", "a fixed scale"),
+               clEnumValN(::ampc::LossScalingMode::Dynamic, "dynamic", "GradScaler's dynamic scale"))}]>,
+    Option<"scale", "scale", "double", /*default=*/"65536.0", "The fixed scale (static mode)">,
+    Option<"initScale", "init-scale", "double", /*default=*/"65536.0",
+           "Initial scale (dynamic mode), recorded in amp.init">,
+    Option<"growthFactor", "growth-factor", "double", /*default=*/"2.0", "Scale growth factor">,
+    Option<"backoffFactor", "backoff-factor", "double", /*default=*/"0.5", "Scale backoff factor">,
+    Option<"growthInterval", "growth-interval", "int64_t", /*default=*/"2000",
+           "Finite steps between scale growths">,
+    Option<"minScale", "min-scale", "double", /*default=*/"0.0", "Lower clamp of the scale (0: none)">,
+    Option<"maxScale", "max-scale", "double", /*default=*/"0.0",
+           "Upper clamp of the scale (0: none; Apex uses 2^24)">,
+  ];
+}
+
 #endif // AMPC_TRANSFORMS_PASSES_TD

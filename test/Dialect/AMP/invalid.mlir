@@ -125,3 +125,27 @@ func.func @adam_f16_param(%p: tensor<4xf16>, %s: tensor<i64>) -> tensor<4xf16> {
   %0:4 = amp.adam %p, %p, %p, %p, %s {lr = 1.0e-03 : f64} : tensor<4xf16>, tensor<i64>
   return %0#0 : tensor<4xf16>
 }
+
+// -----
+
+func.func @update_bad_backoff(%s: tensor<f32>, %t: tensor<i32>, %ok: tensor<i1>) -> tensor<f32> {
+  // expected-error @+1 {{backoff_factor must be in (0, 1)}}
+  %0, %1 = amp.update_scale %s, %t, %ok {backoff_factor = 1.5 : f64} : tensor<f32>, tensor<i32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @update_bad_tracker(%s: tensor<f32>, %t: tensor<i64>, %ok: tensor<i1>) -> tensor<f32> {
+  // expected-error @+1 {{operand #1 must be 0D tensor of 32-bit signless integer values}}
+  %0, %1 = amp.update_scale %s, %t, %ok : tensor<f32>, tensor<i64>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @all_finite_empty() -> tensor<i1> {
+  // expected-error @+1 {{needs at least one input}}
+  %0 = "amp.all_finite"() : () -> tensor<i1>
+  return %0 : tensor<i1>
+}

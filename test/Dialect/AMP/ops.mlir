@@ -50,3 +50,16 @@ func.func @training_ops(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>,
   %p4, %m4, %v4, %s4 = amp.adamw %p3, %g, %m3, %v3, %s3 {lr = 1.0e-03 : f64, beta1 = 0.8 : f64, weight_decay = 0.1 : f64} : tensor<4xf32>, tensor<i64>
   return %p4, %seed : tensor<4xf32>, tensor<f32>
 }
+
+// -----
+
+// CHECK-LABEL: func @loss_scaling_ops
+// CHECK: amp.unscale %{{.*}}, %{{.*}} : tensor<4xf32>
+// CHECK: amp.all_finite %{{.*}}, %{{.*}} : tensor<4xf32>, tensor<2x2xf32>
+// CHECK: amp.update_scale %{{.*}}, %{{.*}}, %{{.*}} {growth_interval = 100 : i64} : tensor<f32>, tensor<i32>
+func.func @loss_scaling_ops(%g: tensor<4xf32>, %h: tensor<2x2xf32>, %s: tensor<f32>, %t: tensor<i32>) -> (tensor<f32>, tensor<i32>) {
+  %u = amp.unscale %g, %s : tensor<4xf32>
+  %ok = amp.all_finite %u, %h : tensor<4xf32>, tensor<2x2xf32>
+  %s1, %t1 = amp.update_scale %s, %t, %ok {growth_interval = 100 : i64} : tensor<f32>, tensor<i32>
+  return %s1, %t1 : tensor<f32>, tensor<i32>
+}

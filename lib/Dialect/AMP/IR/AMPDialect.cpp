@@ -51,6 +51,12 @@ LogicalResult AMPDialect::verifyOperationAttribute(Operation *op,
 
 static LogicalResult verifyRole(Operation *op, NamedAttribute attr,
                                 StringRef what, unsigned index, bool isResult) {
+  if (!isResult && attr.getName() == AMPDialect::kInitAttrName) {
+    if (!isa<FloatAttr, IntegerAttr>(attr.getValue()))
+      return op->emitError() << what << " #" << index << ": '" << AMPDialect::kInitAttrName
+                             << "' must be a float or integer attribute";
+    return success();
+  }
   if (attr.getName() != AMPDialect::kRoleAttrName)
     return op->emitError() << "unknown amp dialect " << what << " attribute '"
                            << attr.getName().getValue() << "'";

@@ -200,3 +200,28 @@ static LogicalResult verifyAdam(AdamOp op) {
 
 LogicalResult AdamOp::verify() { return verifyAdam(*this); }
 LogicalResult AdamWOp::verify() { return verifyAdam(*this); }
+
+//===----------------------------------------------------------------------===//
+// Loss scaling
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllFiniteOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  return success();
+}
+
+LogicalResult UpdateScaleOp::verify() {
+  double growth = getGrowthFactor().convertToDouble();
+  double backoff = getBackoffFactor().convertToDouble();
+  if (!(growth > 1.0))
+    return emitOpError("growth_factor must be greater than 1");
+  if (!(backoff > 0.0 && backoff < 1.0))
+    return emitOpError("backoff_factor must be in (0, 1)");
+  if (getGrowthInterval() <= 0)
+    return emitOpError("growth_interval must be positive");
+  double lo = getMinScale().convertToDouble(), hi = getMaxScale().convertToDouble();
+  if (lo < 0 || !(lo <= hi))
+    return emitOpError("needs 0 <= min_scale <= max_scale");
+  return success();
+}

@@ -37,6 +37,8 @@ def AMP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kTrainingStepAttrName = "amp.training_step";
     /// Argument/result attribute naming the role of a training-step value.
     static constexpr ::llvm::StringLiteral kRoleAttrName = "amp.role";
+    /// Argument attribute with the initial value of compiler-added state.
+    static constexpr ::llvm::StringLiteral kInitAttrName = "amp.init";
   }];
 }
 

@@ -165,4 +165,85 @@ def AMP_AdamWOp : AMP_AdamBase<"adamw", "torch.optim.AdamW",
     "param = param * (1 - lr * weight_decay);  g = grad         (decoupled decay)",
     "0.01">;
 
+//===----------------------------------------------------------------------===//
+// Loss scaling
+//===----------------------------------------------------------------------===//
+
+def AMP_Scale : 0DTensorOf<[F32]> {
+  let builderCall = "::mlir::RankedTensorType::get({}, $_builder.getF32Type())";
+}
+def AMP_GrowthTracker : 0DTensorOf<[I32]>;
+def AMP_Flag : 0DTensorOf<[I1]> {
+  let builderCall = "::mlir::RankedTensorType::get({}, $_builder.getI1Type())";
+}
+
+def AMP_UnscaleOp : AMP_Op<"unscale", [Pure, AllTypesMatch<["grad", "result"]>]> {
+  let summary = "divide a gradient by the loss scale";
+  let description = [{
+    Multiplies every element of `grad` by the inverse of `scale`. As in
+    PyTorch's GradScaler, the inverse is computed in f64 and rounded to f32
+    once (`scale.double().reciprocal().float()`).
+
+    ```mlir
+    %g = amp.unscale %scaled_grad, %scale : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins AMP_F32Tensor:$grad, AMP_Scale:$scale);
+  let results = (outs AMP_F32Tensor:$result);
+  let assemblyFormat = "$grad `,` $scale attr-dict `:` type($grad)";
+}
+
+def AMP_AllFiniteOp : AMP_Op<"all_finite", [Pure]> {
+  let summary = "whether every element of every operand is finite";
+  let description = [{
+    One reduction over all the gradients of a step: true when no element is
+    an infinity or a NaN. Its result drives the skip of a step (a select in
+    the graph, no host synchronization) and the scale update.
+
+    ```mlir
+    %ok = amp.all_finite %g1, %g2 : tensor<64x128xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AMP_F32Tensor>:$inputs);
+  let results = (outs AMP_Flag:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs)";
+  let hasVerifier = 1;
+}
+
+def AMP_UpdateScaleOp : AMP_Op<"update_scale", [Pure,
+    AllTypesMatch<["scale", "new_scale"]>,
+    AllTypesMatch<["growth_tracker", "new_growth_tracker"]>]> {
+  let summary = "dynamic loss-scale update (GradScaler semantics)";
+  let description = [{
+    The update `torch.amp.GradScaler.update` performs
+    (`_amp_update_scale_`), then an optional clamp:
+
+    ```
+    if !all_finite:  scale' = scale * backoff_factor;  tracker' = 0
+    else:            tracker' = tracker + 1
+                     if tracker' == growth_interval:
+                       g = scale * growth_factor;  if g is finite: scale' = g
+                       tracker' = 0
+    scale' = clamp(scale', min_scale, max_scale)
+    ```
+
+    ```mlir
+    %s1, %t1 = amp.update_scale %s, %t, %ok {growth_interval = 2000 : i64}
+        : tensor<f32>, tensor<i32>
+    ```
+  }];
+  let arguments = (ins AMP_Scale:$scale, AMP_GrowthTracker:$growth_tracker,
+                       AMP_Flag:$all_finite,
+                       DefaultValuedAttr<F64Attr, "2.0">:$growth_factor,
+                       DefaultValuedAttr<F64Attr, "0.5">:$backoff_factor,
+                       DefaultValuedAttr<I64Attr, "2000">:$growth_interval,
+                       DefaultValuedAttr<F64Attr, "0.0">:$min_scale,
+                       DefaultValuedAttr<F64Attr, "0x7FF0000000000000">:$max_scale);
+  let results = (outs AMP_Scale:$new_scale, AMP_GrowthTracker:$new_growth_tracker);
+  let assemblyFormat = [{
+    $scale `,` $growth_tracker `,` $all_finite attr-dict `:` type($scale) `,` type($growth_tracker)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // AMPC_DIALECT_AMP_IR_AMPOPS_TD
