@@ -32,4 +32,9 @@ void ampc::registerPipelines() {
       "Lower TOSA to linalg/tensor/arith and canonicalize, so TOSA models "
       "take the same mixed-precision path as linalg ones",
       buildIngestPipeline);
+  PassPipelineRegistration<AMPPipelineOptions>(
+      "amp-pipeline",
+      "Mixed precision for training steps: verify the contract, autocast, "
+      "FP32 master weights, loss scaling and cast cleanup, with one set of options",
+      buildAMPPipeline);
 }

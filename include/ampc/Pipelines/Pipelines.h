@@ -3,9 +3,55 @@
 #ifndef AMPC_PIPELINES_PIPELINES_H
 #define AMPC_PIPELINES_PIPELINES_H
 
+#include "ampc/Dialect/AMP/IR/AMP.h"
+#include "ampc/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace ampc {
+
+/// Options of amp-pipeline: one set for verify, autocast, master weights,
+/// loss scaling and cleanup.
+struct AMPPipelineOptions : public mlir::PassPipelineOptions<AMPPipelineOptions> {
+  Option<amp::Precision> computeType{
+      *this, "compute-type", llvm::cl::desc("Low precision: f16 or bf16"),
+      llvm::cl::init(amp::Precision::f16),
+      llvm::cl::values(clEnumValN(amp::Precision::f16, "f16", "IEEE half"),
+                       clEnumValN(amp::Precision::bf16, "bf16", "bfloat16"))};
+  Option<amp::Precision> accumulateType{
+      *this, "accumulate-type", llvm::cl::desc("Accumulator of low matmuls: f32 or the compute type"),
+      llvm::cl::init(amp::Precision::f32),
+      llvm::cl::values(clEnumValN(amp::Precision::f32, "f32", "single"),
+                       clEnumValN(amp::Precision::f16, "f16", "half"),
+                       clEnumValN(amp::Precision::bf16, "bf16", "bfloat16"))};
+  Option<std::string> policy{*this, "policy", llvm::cl::desc("Policy file (YAML or JSON)")};
+  Option<std::string> report{*this, "report", llvm::cl::desc("Write autocast's JSON decision record here")};
+  enum class LossScalingChoice { Auto, None, Static, Dynamic };
+  Option<LossScalingChoice> lossScaling{
+      *this, "loss-scaling",
+      llvm::cl::desc("none, static, dynamic, or auto (dynamic for f16, none for bf16)"),
+      llvm::cl::init(LossScalingChoice::Auto),
+      llvm::cl::values(clEnumValN(LossScalingChoice::Auto, "auto", "dynamic for f16, none for bf16"),
+                       clEnumValN(LossScalingChoice::None, "none", "no loss scaling"),
+                       clEnumValN(LossScalingChoice::Static, "static", "a fixed scale"),
+                       clEnumValN(LossScalingChoice::Dynamic, "dynamic", "GradScaler's dynamic scale"))};
+  Option<double> scale{*this, "scale", llvm::cl::desc("Static loss scale"), llvm::cl::init(65536.0)};
+  Option<double> initScale{*this, "init-scale", llvm::cl::desc("Initial dynamic scale"),
+                           llvm::cl::init(65536.0)};
+  Option<double> growthFactor{*this, "growth-factor", llvm::cl::init(2.0)};
+  Option<double> backoffFactor{*this, "backoff-factor", llvm::cl::init(0.5)};
+  Option<int64_t> growthInterval{*this, "growth-interval", llvm::cl::init(2000)};
+  Option<bool> persistentCopies{*this, "persistent-copies",
+                                llvm::cl::desc("Low-precision param copies as step state"),
+                                llvm::cl::init(false)};
+
+  /// The loss-scaling mode, resolving `auto` from the compute type.
+  LossScalingMode getLossScalingMode() const;
+};
+
+/// amp-pipeline: verify -> autocast -> master-weights -> loss-scaling ->
+/// cast-cleanup.
+void buildAMPPipeline(mlir::OpPassManager &pm, const AMPPipelineOptions &options);
 
 /// amp-ingest: brings TOSA (and mixed TOSA + linalg) models into the linalg
 /// form autocast works on, then canonicalizes.

@@ -220,4 +220,38 @@ def AMPLossScaling : Pass<"amp-loss-scaling", "::mlir::ModuleOp"> {
   ];
 }
 
+def AMPMasterWeights : Pass<"amp-master-weights", "::mlir::ModuleOp"> {
+  let summary = "FP32 master weights with one low-precision compute copy per param";
+  let description = [{
+    Run after `amp-autocast` on training steps. Parameters stay f32 masters:
+    the optimizer ops read and update them in f32 (autocast never paints amp
+    ops, and their gradients reach them as f32). This pass makes the compute
+    copies explicit and unique:
+
+    - every param gets exactly one `amp.cast` per low type, placed right after
+      its definition and shared by the forward and backward matmuls (and the
+      transposes feeding them);
+    - with `persistent-copies=true` (Apex O2 style) that copy becomes step
+      state: a new argument with role `param_copy` replaces the cast, and the
+      step returns a fresh copy cast from the updated master, so the next
+      step does not convert the weights again.
+
+    ```mlir
+    %w16 = amp.cast %w : tensor<64x128xf32> to tensor<64x128xf16>
+    // with persistent-copies=true becomes an argument
+    //   %w16: tensor<64x128xf16> {amp.role = "param_copy"}
+    // and a result: amp.cast of the updated %w.
+    ```
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect"];
+  let options = [
+    Option<"persistentCopies", "persistent-copies", "bool", /*default=*/"false",
+           "Keep the low-precision param copies as step state (Apex O2)">,
+  ];
+  let statistics = [
+    Statistic<"numCopies", "num-copies", "Low-precision param copies">,
+    Statistic<"numMerged", "num-merged", "Duplicate param casts merged">,
+  ];
+}
+
 #endif // AMPC_TRANSFORMS_PASSES_TD

@@ -1,0 +1,49 @@
+//===- AMPPipeline.cpp - the amp-pipeline -----------------------------------===//
+
+#include "ampc/Pipelines/Pipelines.h"
+#include "ampc/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+void ampc::buildAMPPipeline(OpPassManager &pm, const AMPPipelineOptions &options) {
+  // Check the contract first, so every later pass may rely on it.
+  pm.addPass(createAMPVerifyTrainingStep());
+  // Paint the graph with the policy; inserts amp.cast at boundaries.
+  AMPAutocastOptions autocast;
+  autocast.computeType = options.computeType;
+  autocast.accumulateType = options.accumulateType;
+  autocast.policyFile = options.policy;
+  autocast.reportFile = options.report;
+  pm.addPass(createAMPAutocast(autocast));
+  // One compute copy per f32 master param (optionally as step state).
+  pm.addPass(createAMPMasterWeights({options.persistentCopies}));
+  // Loss scaling after the copies exist, so skipped steps keep them too.
+  AMPLossScalingOptions scaling;
+  scaling.mode = options.getLossScalingMode();
+  scaling.scale = options.scale;
+  scaling.initScale = options.initScale;
+  scaling.growthFactor = options.growthFactor;
+  scaling.backoffFactor = options.backoffFactor;
+  scaling.growthInterval = options.growthInterval;
+  pm.addPass(createAMPLossScaling(scaling));
+  // Fold what the passes above left: constant weights, round trips.
+  pm.addPass(createAMPCastCleanup());
+}
+
+ampc::LossScalingMode ampc::AMPPipelineOptions::getLossScalingMode() const {
+  switch (lossScaling) {
+  case LossScalingChoice::None:
+    return LossScalingMode::None;
+  case LossScalingChoice::Static:
+    return LossScalingMode::Static;
+  case LossScalingChoice::Dynamic:
+    return LossScalingMode::Dynamic;
+  case LossScalingChoice::Auto:
+    break;
+  }
+  // f16 needs a scaler; bf16 has f32's exponent range and does not.
+  return computeType == amp::Precision::f16 ? LossScalingMode::Dynamic
+                                            : LossScalingMode::None;
+}

@@ -1,0 +1,34 @@
+// RUN: amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline | FileCheck %s --check-prefix=F16
+// RUN: amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline="compute-type=bf16" | FileCheck %s --check-prefix=BF16
+// RUN: amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline="compute-type=bf16 loss-scaling=static scale=128 persistent-copies=true" | FileCheck %s --check-prefix=O2
+// RUN: not amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline="loss-scaling=sometimes" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not amp-opt %s -amp-pipeline 2>&1 | FileCheck %s --check-prefix=CONTRACT
+
+// f16 defaults to dynamic loss scaling; the matmuls run in f16; SGD stays f32.
+// F16-LABEL: func @train_step
+// F16-SAME: tensor<f32> {amp.init = 6.553600e+04 : f32, amp.role = "scaler_state"}
+// F16: linalg.matmul ins({{.*}} : tensor<32x64xf16>, tensor<64x128xf16>)
+// F16: amp.unscale
+// F16: amp.sgd {{.*}} : tensor<64x128xf32>
+// F16: amp.all_finite
+// F16: amp.update_scale
+
+// bf16 needs no scaler by default.
+// BF16-LABEL: func @train_step
+// BF16-NOT: scaler_state
+// BF16: linalg.matmul ins({{.*}} : tensor<32x64xbf16>, tensor<64x128xbf16>)
+// BF16-NOT: amp.unscale
+
+// O2-LABEL: func @train_step
+// O2-SAME: tensor<64x128xbf16> {amp.role = "param_copy"}
+// O2: arith.constant dense<1.280000e+02> : tensor<f32>
+// O2: amp.unscale
+
+// BAD: Cannot find option named 'sometimes'
+
+// A broken contract stops the pipeline with the verifier's error.
+// CONTRACT: error: training step must have exactly one amp.grad_seed, found 0
+func.func @broken(%w: tensor<4xf32> {amp.role = "param"}, %l: tensor<f32> {amp.role = "input"})
+    -> (tensor<4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"}) attributes {amp.training_step} {
+  return %w, %l : tensor<4xf32>, tensor<f32>
+}
