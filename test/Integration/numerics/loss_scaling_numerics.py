@@ -12,11 +12,11 @@ GradScaler semantics step by step:
 
   loss_scaling_numerics.py AMP_OPT MLIR_RUNNER LIB_DIR STEP_MLIR
 Prints one line per step and 'N passed, M failed'."""
-import re
-import subprocess
 import sys
 
 import numpy as np
+
+from cpu_runner import bits_to_f32, execute, printed_copy, run, splice
 
 STEPS, INF_STEP, INTERVAL = 8, 3, 3
 f32 = np.float32
@@ -51,31 +51,9 @@ def main_function(xs):
             else:
                 vt = "tensor<i64>" if printer == "I64" else "tensor<i32>"
             elt = "i64" if printer == "I64" else "i32"
-            # Print a copy: the value also feeds the next step, and an
-            # unranked cast cannot bufferize out of place.
-            lines.append("  %se = tensor.empty() : %s" % (name, vt))
-            lines.append("  %sc = linalg.copy ins(%s : %s) outs(%se : %s) -> %s" % (name, value, vt, name, vt, vt))
-            value = name + "c"
-            lines.append("  %su = tensor.cast %s : %s to tensor<*x%s>" % (name, value, vt, elt))
-            lines.append("  call @printMemref%s(%su) : (tensor<*x%s>) -> ()" % (printer, name, elt))
+            lines += printed_copy(name, value, vt, elt, printer)
     lines += ["  return", "}"]
     return "\n".join(lines) + "\n"
-
-
-LOWERING = [
-    "--convert-amp-to-standard", "--convert-elementwise-to-linalg",
-    "--one-shot-bufferize=bufferize-function-boundaries", "--convert-linalg-to-loops",
-    "--expand-strided-metadata", "--lower-affine", "--convert-scf-to-cf",
-    "--convert-math-to-llvm", "--convert-arith-to-llvm", "--finalize-memref-to-llvm",
-    "--convert-func-to-llvm", "--convert-cf-to-llvm", "--reconcile-unrealized-casts",
-]
-
-
-def run(cmd, stdin):
-    result = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit("command failed: %s\n%s" % (" ".join(cmd[:2]), result.stderr[-3000:]))
-    return result.stdout
 
 
 def main():
@@ -83,19 +61,12 @@ def main():
     rng = np.random.default_rng(5)
     xs = [rng.standard_normal(4).astype(f32) for _ in range(STEPS)]
     xs[INF_STEP][1] = np.inf
-    scaled = run([amp_opt, step_file, "--amp-loss-scaling=mode=dynamic growth-interval=%d" % INTERVAL], "")
-    # Splice main into the scaled module (it calls the new signature).
-    body = scaled[scaled.index("module {") + len("module {"):scaled.rindex("}")]
-    lowered = run([amp_opt, "-"] + LOWERING, body + main_function(xs))
-    out = run([runner, "-e", "main", "-entry-point-result=void",
-               "-shared-libs=%s/libmlir_runner_utils.so,%s/libmlir_c_runner_utils.so" % (lib_dir, lib_dir)], lowered)
-    blocks = [[int(v) for v in re.findall(r"-?\d+", b.split("data =", 1)[1])]
-              for b in out.split("Unranked Memref base@")[1:]]
+    scaled = run([amp_opt, step_file, "--amp-loss-scaling=mode=dynamic growth-interval=%d" % INTERVAL])
+    # main calls the scaled signature, so it joins the module after the pass.
+    blocks = execute(amp_opt, runner, lib_dir, splice(scaled, main_function(xs)))
     if len(blocks) != 5 * STEPS:
         sys.exit("expected %d printed values, got %d" % (5 * STEPS, len(blocks)))
-
-    def as_f32(ints):
-        return np.array(ints, dtype=np.int64).astype(np.uint32).view(np.float32)
+    as_f32 = bits_to_f32
 
     # Reference: GradScaler state machine + unscaled SGD momentum (lr 0.1, m 0.9).
     w = np.array([0.5, -1.0, 2.0, 0.25], f32)
@@ -104,7 +75,7 @@ def main():
     passed = failed = 0
     for k in range(STEPS):
         got_w, got_m = as_f32(blocks[5 * k]), as_f32(blocks[5 * k + 1])
-        got_step, got_scale, got_tracker = blocks[5 * k + 2][0], as_f32(blocks[5 * k + 3])[0], blocks[5 * k + 4][0]
+        got_step, got_scale, got_tracker = int(blocks[5 * k + 2][0]), as_f32(blocks[5 * k + 3])[0], int(blocks[5 * k + 4][0])
         finite = bool(np.all(np.isfinite(xs[k])))
         prev = (w.copy(), buf.copy(), counter)
         if finite:

@@ -13,11 +13,11 @@ Checks (relative L2 error against the reference):
   bf16: loss within 5e-3, parameter changes within 8e-2 (bf16 keeps 8
         significant bits; the ReLU mask of bf16 activations flips near 0).
 Prints a table and 'N passed, M failed'."""
-import re
-import subprocess
 import sys
 
 import numpy as np
+
+from cpu_runner import execute, run
 
 B, IN, H, C = 32, 64, 128, 10
 LR = 0.1
@@ -86,33 +86,6 @@ def main_function(inputs):
     return "\n".join(lines) + "\n"
 
 
-LOWERING = [
-    "--convert-amp-to-standard", "--convert-elementwise-to-linalg",
-    "--one-shot-bufferize=bufferize-function-boundaries", "--convert-linalg-to-loops",
-    # bf16 <-> f32 conversions as integer ops: no libgcc routine needed.
-    "--arith-expand=include-bf16=true",
-    "--expand-strided-metadata", "--lower-affine", "--convert-scf-to-cf",
-    "--convert-math-to-llvm", "--convert-arith-to-llvm", "--finalize-memref-to-llvm",
-    "--convert-func-to-llvm", "--convert-cf-to-llvm", "--reconcile-unrealized-casts",
-]
-
-
-def run(cmd, stdin):
-    result = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit("command failed: %s\n%s" % (" ".join(cmd), result.stderr[-3000:]))
-    return result.stdout
-
-
-def parse_memrefs(text):
-    values = []
-    for block in re.split(r"Unranked Memref base@", text)[1:]:
-        body = block.split("data =", 1)[1]
-        numbers = re.findall(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)", body)
-        values.append(np.array([float(n) for n in numbers], dtype=np.float64))
-    return values
-
-
 def rel(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
@@ -133,10 +106,7 @@ def main():
                       "--amp-check-precision=compute-type=" + precision], ir)
             if ("x" + precision + ">") not in ir:
                 sys.exit("autocast produced no %s tensors" % precision)
-        ir = run([amp_opt, "-"] + LOWERING, ir)
-        out = run([runner, "-e", "main", "-entry-point-result=void",
-                   "-shared-libs=%s/libmlir_runner_utils.so,%s/libmlir_c_runner_utils.so" % (lib_dir, lib_dir)], ir)
-        got = parse_memrefs(out)
+        got = execute(amp_opt, runner, lib_dir, ir)
         if len(got) != 5:
             sys.exit("expected 5 printed results, got %d:\n%s" % (len(got), out[:2000]))
         loss_tol, update_tol = TOLERANCES[precision]

@@ -8,11 +8,11 @@ the stated tolerance: max relative error 1e-6 per element.
 
   optimizers_numerics.py AMP_OPT MLIR_RUNNER LIB_DIR
 Prints one line per configuration and 'N passed, M failed'."""
-import re
-import subprocess
 import sys
 
 import numpy as np
+
+from cpu_runner import bits_to_f32, execute
 
 N, STEPS = 16, 5
 f32 = np.float32
@@ -116,34 +116,12 @@ def build_module(p0, grads):
     return "\n".join(lines) + "\n"
 
 
-LOWERING = [
-    "--convert-amp-to-standard", "--convert-elementwise-to-linalg",
-    "--one-shot-bufferize=bufferize-function-boundaries", "--convert-linalg-to-loops",
-    "--expand-strided-metadata", "--lower-affine", "--convert-scf-to-cf",
-    "--convert-math-to-llvm", "--convert-math-to-libm", "--convert-arith-to-llvm",
-    "--finalize-memref-to-llvm", "--convert-func-to-llvm", "--convert-cf-to-llvm",
-    "--reconcile-unrealized-casts",
-]
-
-
 def main():
     amp_opt, runner, lib_dir = sys.argv[1:4]
     rng = np.random.default_rng(3)
     p0 = rng.standard_normal(N).astype(f32)
     grads = [rng.standard_normal(N).astype(f32) for _ in range(STEPS)]
-    module = build_module(p0, grads)
-    lowered = subprocess.run([amp_opt, "-"] + LOWERING, input=module, capture_output=True, text=True)
-    if lowered.returncode != 0:
-        sys.exit("lowering failed:\n" + lowered.stderr[-3000:])
-    run = subprocess.run([runner, "-e", "main", "-entry-point-result=void",
-                          "-shared-libs=%s/libmlir_runner_utils.so,%s/libmlir_c_runner_utils.so" % (lib_dir, lib_dir)],
-                         input=lowered.stdout, capture_output=True, text=True)
-    if run.returncode != 0:
-        sys.exit("mlir-runner failed:\n" + run.stderr[-3000:])
-    printed = []
-    for block in run.stdout.split("Unranked Memref base@")[1:]:
-        ints = [int(x) for x in re.findall(r"-?\d+", block.split("data =", 1)[1])]
-        printed.append(np.array(ints, dtype=np.int64).astype(np.uint32).view(np.float32))
+    printed = [bits_to_f32(v) for v in execute(amp_opt, runner, lib_dir, build_module(p0, grads))]
     passed = failed = 0
     i = 0
     for kind, cfg in CONFIGS:
