@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "AMPC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "corpus_autocast.py", "mlp_step_numerics.py", "optimizers_numerics.py", "loss_scaling_numerics.py", "underflow_numerics.py", "cpu_runner.py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "corpus_autocast.py", "mlp_step_numerics.py", "optimizers_numerics.py", "loss_scaling_numerics.py", "underflow_numerics.py", "grad_accumulation_numerics.py", "cpu_runner.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ampc_obj_root, "test")
 

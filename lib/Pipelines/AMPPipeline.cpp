@@ -28,6 +28,9 @@ void ampc::buildAMPPipeline(OpPassManager &pm, const AMPPipelineOptions &options
   scaling.backoffFactor = options.backoffFactor;
   scaling.growthInterval = options.growthInterval;
   pm.addPass(createAMPLossScaling(scaling));
+  // Split into accumulate/apply steps once the step is complete.
+  if (options.gradAccumulation)
+    pm.addPass(createAMPGradAccumulation());
   // Fold what the passes above left: constant weights, round trips.
   pm.addPass(createAMPCastCleanup());
 }

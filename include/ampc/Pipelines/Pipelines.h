@@ -45,6 +45,11 @@ struct AMPPipelineOptions : public mlir::PassPipelineOptions<AMPPipelineOptions>
                                 llvm::cl::desc("Low-precision param copies as step state"),
                                 llvm::cl::init(false)};
 
+  Option<bool> gradAccumulation{
+      *this, "grad-accumulation",
+      llvm::cl::desc("Also emit <step>_accumulate and <step>_apply for k micro-batches per update"),
+      llvm::cl::init(false)};
+
   /// The loss-scaling mode, resolving `auto` from the compute type.
   LossScalingMode getLossScalingMode() const;
 };

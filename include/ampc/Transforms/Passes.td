@@ -254,4 +254,31 @@ def AMPMasterWeights : Pass<"amp-master-weights", "::mlir::ModuleOp"> {
   ];
 }
 
+def AMPGradAccumulation : Pass<"amp-grad-accumulation", "::mlir::ModuleOp"> {
+  let summary = "Split each training step into accumulate and apply steps";
+  let description = [{
+    For k micro-batches per update. Next to every training step `@s` (run
+    it after `amp-loss-scaling`), adds:
+
+    - `@s_accumulate(params, [param copies], inputs, labels, [scale],
+      accumulators) -> (accumulators', loss)`: forward and backward of one
+      micro-batch; adds its f32 gradients (still multiplied by the loss
+      scale, as PyTorch's `.grad` holds them between `scaler.scale(loss).backward()`
+      calls) into f32 accumulators (role `grad_accumulator`, one per param,
+      in param order);
+    - `@s_apply(params, optimizer state, [param copies], [scaler state],
+      accumulators) -> (params', optimizer state', [copies'], [scaler state'],
+      zeroed accumulators)`: the loss-scaler check, unscale, optimizer
+      updates and scale update of `@s`, reading the accumulated gradients,
+      then zeroes the accumulators (also on a skipped step, as `zero_grad`
+      does).
+
+    Both are derived from `@s` itself, so they keep its policy decisions,
+    master weights and loss scaling. Gradients are summed: divide the loss by
+    k (as with PyTorch) for a mean over micro-batches.
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // AMPC_TRANSFORMS_PASSES_TD

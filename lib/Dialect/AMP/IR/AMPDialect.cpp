@@ -66,7 +66,7 @@ static LogicalResult verifyRole(Operation *op, NamedAttribute attr,
     return op->emitError() << what << " #" << index << ": '" << AMPDialect::kRoleAttrName
                            << "' must be one of \"param\", \"optimizer_state\", "
                               "\"input\", \"label\", \"scaler_state\", \"param_copy\", "
-                              "\"loss\"";
+                              "\"loss\", \"grad_accumulator\"";
   if (isResult && (*role == Role::input || *role == Role::label))
     return op->emitError() << what << " #" << index << ": role '"
                            << stringifyRole(*role) << "' is only for arguments";

@@ -37,7 +37,8 @@ std::optional<Role> getResultRole(mlir::FunctionOpInterface func, unsigned index
 /// Roles of state a training step updates and returns (in argument order).
 inline bool isMutableRole(Role role) {
   return role == Role::param || role == Role::optimizer_state ||
-         role == Role::scaler_state || role == Role::param_copy;
+         role == Role::scaler_state || role == Role::param_copy ||
+         role == Role::grad_accumulator;
 }
 
 /// Reads an op's `amp.precision` pin, if any. Invalid pins are rejected by the

@@ -25,7 +25,8 @@ def AMP_Role : I32EnumAttr<"Role", "role of a training-step argument or result",
     I32EnumAttrCase<"label", 3>,
     I32EnumAttrCase<"scaler_state", 4>,
     I32EnumAttrCase<"param_copy", 5>,
-    I32EnumAttrCase<"loss", 6>
+    I32EnumAttrCase<"loss", 6>,
+    I32EnumAttrCase<"grad_accumulator", 7>
   ]> {
   let cppNamespace = "::ampc::amp";
   let genSpecializedAttr = 0;
