@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end: takes the FP32 MLP training step in examples/,
-# paints it to mixed precision with the default policy, and prints the
-# mixed-precision IR and the per-op decision report. Installs missing Debian
+# compiles it to mixed precision (amp-pipeline: autocast with the default
+# policy, FP32 master weights, loss scaling, cleanup), prints the IR and the
+# per-op decision report, then runs the step on the CPU in FP32, f16 and bf16
+# and compares each with a numpy FP32 reference. Installs missing Debian
 # packages and builds first.
 #
 #   scripts/demo.sh [f16|bf16]
@@ -15,10 +17,10 @@ input="$AMPC_ROOT/examples/mlp_training_step.mlir"
 out_dir=$(mktemp -d)
 trap 'rm -rf "$out_dir"' EXIT
 
-ampc_log "amp-opt --amp-autocast=compute-type=$precision --amp-cast-cleanup --amp-check-precision $(basename "$input")"
+ampc_log "amp-opt --amp-pipeline=compute-type=$precision --amp-check-precision $(basename "$input")"
 "$AMPC_BUILD_DIR/bin/amp-opt" "$input" \
-  --amp-autocast="compute-type=$precision report=$out_dir/report.json" \
-  --amp-cast-cleanup --amp-check-precision="compute-type=$precision" \
+  --amp-pipeline="compute-type=$precision report=$out_dir/report.json" \
+  --amp-check-precision="compute-type=$precision" \
   -o "$out_dir/step.$precision.mlir"
 cat "$out_dir/step.$precision.mlir"
 
@@ -35,3 +37,7 @@ print("\n%d of %d ops run in %s (allow %d, deny %d, infer %d, clear %d, unknown 
       % (s["lowered"], s["ops"], report["compute_type"], s["allow"], s["deny"], s["infer"],
          s["clear"], s["unknown"], s["casts_inserted"]))
 PY
+
+ampc_log "running the step on the CPU (upstream lowering + mlir-runner) against a numpy FP32 reference"
+"$AMPC_PYTHON" "$AMPC_ROOT/test/Integration/numerics/mlp_step_numerics.py" \
+  "$AMPC_BUILD_DIR/bin/amp-opt" "$LLVM_PREFIX/bin/mlir-runner" "$LLVM_PREFIX/lib" "$input"

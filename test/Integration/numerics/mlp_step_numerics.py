@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Runs examples/mlp_training_step.mlir compiled three ways (FP32, and through
-amp-autocast + amp-cast-cleanup in f16 and bf16) on the CPU with upstream MLIR
-lowering and mlir-runner, and compares each against a numpy FP32 reference of
-the same step.
+amp-pipeline in f16 with dynamic loss scaling and in bf16) on the CPU with
+upstream MLIR lowering and mlir-runner, and compares each against a numpy FP32
+reference of the same step.
 
   mlp_step_numerics.py AMP_OPT MLIR_RUNNER LIB_DIR EXAMPLE
 
@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from cpu_runner import execute, run
+from cpu_runner import execute, run, splice
 
 B, IN, H, C = 32, 64, 128, 10
 LR = 0.1
@@ -63,20 +63,30 @@ def dense(array):
     return "dense<%s> : tensor<%sxf32>" % (fmt(array), shape)
 
 
-def main_function(inputs):
+def main_function(inputs, scaled):
+    """main: one call of the step, printing each parameter's change and the
+    loss. With dynamic loss scaling the step also takes and returns the scale
+    and growth tracker, started from GradScaler's initial values."""
     names = ["x", "onehot", "w1", "b1", "w2", "b2"]
     lines = ["func.func private @printMemrefF32(tensor<*xf32>)", "func.func @main() {"]
     for name, value in zip(names, inputs):
         lines.append("  %%%s = arith.constant %s" % (name, dense(value)))
     types = ["tensor<32x64xf32>", "tensor<32x10xf32>", "tensor<64x128xf32>", "tensor<128xf32>",
              "tensor<128x10xf32>", "tensor<10xf32>"]
-    rtypes = ["tensor<64x128xf32>", "tensor<128xf32>", "tensor<128x10xf32>", "tensor<10xf32>", "tensor<f32>"]
-    lines.append("  %%r:5 = call @train_step(%s) : (%s) -> (%s)"
-                 % (", ".join("%" + n for n in names), ", ".join(types), ", ".join(rtypes)))
+    ptypes = types[2:]
+    scaler = ["tensor<f32>", "tensor<i32>"] if scaled else []
+    args = ["%" + n for n in names]
+    if scaled:
+        lines += ["  %scale = arith.constant dense<65536.0> : tensor<f32>",
+                  "  %tracker = arith.constant dense<0> : tensor<i32>"]
+        args += ["%scale", "%tracker"]
+    rtypes = ptypes + scaler + ["tensor<f32>"]
+    lines.append("  %%r:%d = call @train_step(%s) : (%s) -> (%s)"
+                 % (len(rtypes), ", ".join(args), ", ".join(types + scaler), ", ".join(rtypes)))
     # Print each parameter's change (p_new - p), not p_new: printMemrefF32
     # prints 6 significant digits, which the subtraction would otherwise eat.
-    for i, t in enumerate(rtypes):
-        value = "%%r#%d" % i
+    printed = [("%%r#%d" % i, t) for i, t in enumerate(ptypes)] + [("%%r#%d" % (len(rtypes) - 1), "tensor<f32>")]
+    for i, (value, t) in enumerate(printed):
         if i < 4:
             lines.append("  %%d%d = arith.subf %s, %%%s : %s" % (i, value, names[2 + i], t))
             value = "%%d%d" % i
@@ -94,32 +104,32 @@ def main():
     amp_opt, runner, lib_dir, example = sys.argv[1:5]
     inputs = make_inputs()
     ref = reference(*inputs)
-    module = open(example).read() + main_function(inputs)
     params = [inputs[2], inputs[3], inputs[4], inputs[5]]
-    names = ["W1", "b1", "W2", "b2"]
     passed = failed = 0
-    print("%-5s %-10s %-10s %s" % ("prec", "loss", "loss err", "update errors (W1 b1 W2 b2)"))
+    print("%-5s %-8s %-10s %-10s %s" % ("prec", "scaling", "loss", "loss err", "update errors (W1 b1 W2 b2)"))
     for precision in ("fp32", "f16", "bf16"):
-        ir = module
+        ir = run([amp_opt, example])
         if precision != "fp32":
-            ir = run([amp_opt, "-", "--amp-autocast=compute-type=" + precision, "--amp-cast-cleanup",
+            # The whole treatment: autocast, master weights, loss scaling
+            # (dynamic for f16, none for bf16), cleanup; then check it.
+            ir = run([amp_opt, "-", "--amp-pipeline=compute-type=" + precision,
                       "--amp-check-precision=compute-type=" + precision], ir)
             if ("x" + precision + ">") not in ir:
                 sys.exit("autocast produced no %s tensors" % precision)
-        got = execute(amp_opt, runner, lib_dir, ir)
+        scaled = "scaler_state" in ir
+        got = execute(amp_opt, runner, lib_dir, splice(ir, main_function(inputs, scaled)))
         if len(got) != 5:
-            sys.exit("expected 5 printed results, got %d:\n%s" % (len(got), out[:2000]))
+            sys.exit("expected 5 printed results, got %d" % len(got))
         loss_tol, update_tol = TOLERANCES[precision]
         loss_err = rel(got[4], np.array([ref[4]], dtype=np.float64))
         update_errs = [rel(g, r.ravel().astype(np.float64) - p.ravel())
                        for g, p, r in zip(got[:4], params, ref[:4])]
         ok = loss_err <= loss_tol and all(e <= update_tol for e in update_errs)
-        print("%-5s %-10.6f %-10.2e %s  %s" % (precision, got[4][0], loss_err,
-                                             " ".join("%.2e" % e for e in update_errs), "ok" if ok else "FAIL"))
-        if ok:
-            passed += 1
-        else:
-            failed += 1
+        print("%-5s %-8s %-10.6f %-10.2e %s  %s" % (precision, "dynamic" if scaled else "none", got[4][0],
+                                                   loss_err, " ".join("%.2e" % e for e in update_errs),
+                                                   "ok" if ok else "FAIL"))
+        passed += ok
+        failed += not ok
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 
