@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <limits>
 
@@ -329,7 +330,28 @@ struct ConvertAMPToStandardPass
     RewritePatternSet patterns(&getContext());
     populateAMPToStandardConversionPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    // Nothing of the amp dialect is left: also drop its attributes (pins,
+    // roles, markers), which later rewrites could no longer keep valid.
+    getOperation()->walk([](Operation *op) {
+      auto isAmp = [](NamedAttribute attr) {
+        return attr.getName().getValue().starts_with("amp.");
+      };
+      for (NamedAttribute attr : llvm::to_vector(op->getDiscardableAttrs()))
+        if (isAmp(attr))
+          op->removeDiscardableAttr(attr.getName());
+      auto func = dyn_cast<FunctionOpInterface>(op);
+      if (!func)
+        return;
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        for (NamedAttribute attr : llvm::to_vector(func.getArgAttrs(i)))
+          if (isAmp(attr))
+            func.removeArgAttr(i, attr.getName());
+      for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+        for (NamedAttribute attr : llvm::to_vector(func.getResultAttrs(i)))
+          if (isAmp(attr))
+            func.removeResultAttr(i, attr.getName());
+    });
   }
 };
 } // namespace

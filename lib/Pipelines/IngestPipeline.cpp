@@ -37,4 +37,9 @@ void ampc::registerPipelines() {
       "Mixed precision for training steps: verify the contract, autocast, "
       "FP32 master weights, loss scaling and cast cleanup, with one set of options",
       buildAMPPipeline);
+  PassPipelineRegistration<>(
+      "amp-lower-to-cpu",
+      "Lower a (mixed-precision) module to the LLVM dialect for CPUs, with C "
+      "entry points whose results are caller-provided out-params",
+      buildCPULoweringPipeline);
 }

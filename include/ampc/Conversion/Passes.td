@@ -28,6 +28,10 @@ def ConvertAMPToStandard : Pass<"convert-amp-to-standard"> {
       operations) plus scalar code for the step counter and, for Adam, the
       f64 bias corrections.
 
+    The amp attributes (`amp.precision` pins, `amp.role`, `amp.init`,
+    `amp.training_step`) are dropped too: they describe the step for the
+    passes and the manifest, and nothing after this pass reads them.
+
     Any amp op left without a lowering is an error at that op.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

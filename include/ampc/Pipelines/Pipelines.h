@@ -62,6 +62,10 @@ void buildAMPPipeline(mlir::OpPassManager &pm, const AMPPipelineOptions &options
 /// form autocast works on, then canonicalizes.
 void buildIngestPipeline(mlir::OpPassManager &pm);
 
+/// amp-lower-to-cpu: amp + upstream dialects on tensors to the LLVM dialect,
+/// with a C entry point per public function whose results are out-params.
+void buildCPULoweringPipeline(mlir::OpPassManager &pm);
+
 /// Registers every ampc pipeline with the global pass registry.
 void registerPipelines();
 
