@@ -1,0 +1,57 @@
+//===- Compiler.h - the ampc ahead-of-time compiler ---------------*- C++ -*-===//
+//
+// Library code behind the `ampc` tool: mixed-precision passes, lowering, and
+// emission of MLIR, LLVM IR, assembly, object files or shared libraries with
+// a JSON manifest of their entry points.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_COMPILER_COMPILER_H
+#define AMPC_COMPILER_COMPILER_H
+
+#include "ampc/Pipelines/Pipelines.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <optional>
+#include <string>
+
+namespace ampc {
+
+enum class Target { CPU, CUDA };
+enum class Emit { MLIR, LLVM, Assembly, Object, Shared };
+
+struct CompilerOptions {
+  Target target = Target::CPU;
+  /// std::nullopt: FP32, the unchanged step (the baseline).
+  std::optional<amp::Precision> precision;
+  AMPPipelineOptions::LossScalingChoice lossScaling =
+      AMPPipelineOptions::LossScalingChoice::Auto;
+  std::string policyFile;
+  std::string reportFile;
+  bool persistentCopies = false;
+  bool gradAccumulation = false;
+  Emit emit = Emit::Shared;
+  unsigned optLevel = 2;
+  bool printPipeline = false;
+  bool timePasses = false;
+  /// Where the output goes; "-" is stdout (text outputs only).
+  std::string outputPath;
+  /// Command line recorded in the manifest, for reproducible builds.
+  std::string commandLine;
+};
+
+/// Compiles `module` (parsed from `inputPath`) as the options say. Every
+/// failure is a located diagnostic; nothing is written unless compilation
+/// succeeds, and outputs appear atomically.
+mlir::LogicalResult compile(mlir::ModuleOp module, llvm::StringRef inputPath,
+                            const CompilerOptions &options);
+
+/// The manifest of a module's entry points (public functions with bodies):
+/// argument/result order, roles, shapes, element types, initial values.
+/// `module` must still have tensor-level signatures.
+mlir::FailureOr<std::string> buildManifest(mlir::ModuleOp module, llvm::StringRef inputPath,
+                                           const CompilerOptions &options);
+
+} // namespace ampc
+
+#endif // AMPC_COMPILER_COMPILER_H

@@ -1,0 +1,130 @@
+//===- ampc.cpp - the ampc ahead-of-time compiler driver --------------------===//
+//
+//   ampc IN.mlir -o OUT [--target=cpu] [--precision=fp32|fp16|bf16]
+//        [--loss-scaling=auto|none|static|dynamic] [--policy=FILE]
+//        [--emit=mlir|llvm|asm|obj|shared] [-O0..3] [--print-pipeline] [--time-passes]
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/Compiler/Compiler.h"
+#include "ampc/InitAll.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Pass.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace ampc;
+namespace cl = llvm::cl;
+
+enum class PrecisionFlag { FP32, FP16, BF16 };
+
+static cl::OptionCategory category("ampc options");
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"), cl::Required,
+                                      cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout, text only)"),
+                                       cl::value_desc("file"), cl::Required, cl::cat(category));
+static cl::opt<Target> target("target", cl::desc("Target"), cl::init(Target::CPU),
+                              cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU"),
+                                         clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs (not yet)")),
+                              cl::cat(category));
+static cl::opt<PrecisionFlag> precision(
+    "precision", cl::desc("Compute precision"), cl::init(PrecisionFlag::FP16),
+    cl::values(clEnumValN(PrecisionFlag::FP32, "fp32", "the unchanged FP32 step (baseline)"),
+               clEnumValN(PrecisionFlag::FP16, "fp16", "f16 compute, f32 masters"),
+               clEnumValN(PrecisionFlag::BF16, "bf16", "bf16 compute, f32 masters")),
+    cl::cat(category));
+static cl::opt<AMPPipelineOptions::LossScalingChoice> lossScaling(
+    "loss-scaling", cl::desc("Loss scaling"),
+    cl::init(AMPPipelineOptions::LossScalingChoice::Auto),
+    cl::values(clEnumValN(AMPPipelineOptions::LossScalingChoice::Auto, "auto",
+                          "dynamic for fp16, none for bf16"),
+               clEnumValN(AMPPipelineOptions::LossScalingChoice::None, "none", "none"),
+               clEnumValN(AMPPipelineOptions::LossScalingChoice::Static, "static", "a fixed scale"),
+               clEnumValN(AMPPipelineOptions::LossScalingChoice::Dynamic, "dynamic",
+                          "GradScaler's dynamic scale")),
+    cl::cat(category));
+static cl::opt<std::string> policy("policy", cl::desc("Precision policy file (YAML or JSON)"),
+                                   cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> report("report", cl::desc("Write autocast's JSON decision record"),
+                                   cl::value_desc("file"), cl::cat(category));
+static cl::opt<bool> persistentCopies("persistent-copies",
+                                      cl::desc("Keep low-precision param copies as step state"),
+                                      cl::cat(category));
+static cl::opt<bool> gradAccumulation("grad-accumulation",
+                                      cl::desc("Also export <step>_accumulate and <step>_apply"),
+                                      cl::cat(category));
+static cl::opt<Emit> emit("emit", cl::desc("What to write"), cl::init(Emit::Shared),
+                          cl::values(clEnumValN(Emit::MLIR, "mlir", "mixed-precision MLIR"),
+                                     clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
+                                     clEnumValN(Emit::Assembly, "asm", "native assembly"),
+                                     clEnumValN(Emit::Object, "obj", "an object file"),
+                                     clEnumValN(Emit::Shared, "shared",
+                                                "a shared library and its JSON manifest")),
+                          cl::cat(category));
+static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"), cl::Prefix,
+                                  cl::init(2), cl::cat(category));
+static cl::opt<bool> printPipeline("print-pipeline", cl::desc("Print the pass pipelines"),
+                                   cl::cat(category));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  if (auto *option = cl::getRegisteredOptions().lookup("time-passes")) {
+    option->setDescription("Time every pass (MLIR and LLVM)");
+    option->addCategory(category);
+  }
+  cl::ParseCommandLineOptions(argc, argv, "ampc: ahead-of-time mixed-precision compiler\n");
+  if (optLevel > 3) {
+    llvm::errs() << "ampc: -O" << optLevel << " is not a valid optimization level (0-3)\n";
+    return 1;
+  }
+
+  // The pipelines are built partly from registered upstream passes.
+  ampc::registerAllPasses();
+  DialectRegistry registry;
+  ampc::registerAllDialects(registry);
+  registerAllToLLVMIRTranslations(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputFile, &error);
+  if (!input) {
+    llvm::errs() << "ampc: " << error << "\n";
+    return 1;
+  }
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  CompilerOptions options;
+  options.target = target;
+  if (precision == PrecisionFlag::FP16)
+    options.precision = amp::Precision::f16;
+  else if (precision == PrecisionFlag::BF16)
+    options.precision = amp::Precision::bf16;
+  options.lossScaling = lossScaling;
+  options.policyFile = policy;
+  options.reportFile = report;
+  options.persistentCopies = persistentCopies;
+  options.gradAccumulation = gradAccumulation;
+  options.emit = emit;
+  options.optLevel = optLevel;
+  options.printPipeline = printPipeline;
+  // LLVM already defines --time-passes (llvm::TimePassesIsEnabled); ampc
+  // reads it and times its MLIR passes too.
+  options.timePasses = llvm::TimePassesIsEnabled;
+  options.outputPath = outputFile;
+  for (int i = 0; i < argc; ++i)
+    options.commandLine += (i ? " " : "") + std::string(argv[i]);
+  return failed(compile(*module, inputFile, options)) ? 1 : 0;
+}
