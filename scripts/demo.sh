@@ -3,15 +3,17 @@
 # compiles it to mixed precision (amp-pipeline: autocast with the default
 # policy, FP32 master weights, loss scaling, cleanup), prints the IR and the
 # per-op decision report, then runs the step on the CPU in FP32, f16 and bf16
-# and compares each with a numpy FP32 reference. Installs missing Debian
-# packages and builds first.
+# and compares each with a numpy FP32 reference, and finally trains the MLP on
+# the scikit-learn digits data from Python with steps compiled by ampc in
+# fp32, fp16 + dynamic loss scaling and bf16. Installs missing Debian packages
+# and builds first.
 #
 #   scripts/demo.sh [f16|bf16]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 precision=${1:-f16}
 case "$precision" in f16|bf16) ;; *) echo "usage: $0 [f16|bf16]" >&2; exit 2 ;; esac
-ampc_build amp-opt
+ampc_build amp-opt ampc
 
 input="$AMPC_ROOT/examples/mlp_training_step.mlir"
 out_dir=$(mktemp -d)
@@ -41,3 +43,6 @@ PY
 ampc_log "running the step on the CPU (upstream lowering + mlir-runner) against a numpy FP32 reference"
 "$AMPC_PYTHON" "$AMPC_ROOT/test/Integration/numerics/mlp_step_numerics.py" \
   "$AMPC_BUILD_DIR/bin/amp-opt" "$LLVM_PREFIX/bin/mlir-runner" "$LLVM_PREFIX/lib" "$input"
+
+ampc_log "training the digits MLP from Python (ampc.compile + ampc.load), three precisions"
+"$AMPC_PYTHON" "$AMPC_ROOT/examples/digits/train_digits.py" --epochs 20

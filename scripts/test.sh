@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds ampc and runs every test: lit (FileCheck pass tests, corpus) and
-# GoogleTest. Installs missing Debian packages first. Exits non-zero on any
+# Builds ampc and runs every test: lit (FileCheck pass tests, corpus, CPU
+# execution), GoogleTest and the Python package's pytest suite. Installs
+# missing Debian packages first. Exits non-zero on any
 # failure.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -12,6 +13,9 @@ ampc_log "lit tests"
 
 ampc_log "unit tests"
 (cd "$AMPC_BUILD_DIR" && ctest --output-on-failure) || status=1
+
+ampc_log "python tests"
+AMPC="$AMPC_BUILD_DIR/bin/ampc" "$AMPC_PYTHON" -m pytest -q "$AMPC_ROOT/python/tests" || status=1
 
 if [ $status -ne 0 ]; then
   ampc_log "FAILED"

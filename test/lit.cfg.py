@@ -14,7 +14,7 @@ config.test_exec_root = os.path.join(config.ampc_obj_root, "test")
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.ampc_tools_dir, append_path=True)
-llvm_config.add_tool_substitutions(["amp-opt"], [config.ampc_tools_dir])
+llvm_config.add_tool_substitutions(["amp-opt", "ampc"], [config.ampc_tools_dir])
 
 
 # Real model IR exported by other projects, read in place (never copied).

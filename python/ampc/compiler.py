@@ -1,0 +1,53 @@
+"""Driving the `ampc` command-line compiler."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+_PRECISIONS = ("fp32", "fp16", "bf16")
+_LOSS_SCALING = ("auto", "none", "static", "dynamic")
+
+
+class CompileError(RuntimeError):
+    """ampc rejected the input; the message holds its located diagnostics."""
+
+
+def find_ampc():
+    """The ampc binary: $AMPC, else the repository's build/bin/ampc, else PATH."""
+    candidates = [os.environ.get("AMPC"),
+                  os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin", "ampc"),
+                  shutil.which("ampc")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    raise FileNotFoundError("ampc binary not found: set $AMPC or build it (scripts/test.sh)")
+
+
+def compile(path, output=None, target="cpu", precision="fp16", loss_scaling="auto",
+            policy=None, persistent_copies=False, grad_accumulation=False, opt_level=2,
+            report=None):
+    """Compiles an MLIR training step into a shared library (plus its JSON
+    manifest next to it) and returns the library's path."""
+    if precision not in _PRECISIONS:
+        raise ValueError("precision must be one of %s, got %r" % (_PRECISIONS, precision))
+    if loss_scaling not in _LOSS_SCALING:
+        raise ValueError("loss_scaling must be one of %s, got %r" % (_LOSS_SCALING, loss_scaling))
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    if output is None:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        output = os.path.join(tempfile.mkdtemp(prefix="ampc-"), "%s.%s.so" % (stem, precision))
+    cmd = [find_ampc(), path, "-o", output, "--target=" + target, "--precision=" + precision,
+           "--loss-scaling=" + loss_scaling, "--emit=shared", "-O%d" % opt_level]
+    if policy:
+        cmd.append("--policy=" + policy)
+    if report:
+        cmd.append("--report=" + report)
+    if persistent_copies:
+        cmd.append("--persistent-copies")
+    if grad_accumulation:
+        cmd.append("--grad-accumulation")
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise CompileError(result.stderr.strip() or "ampc failed with exit code %d" % result.returncode)
+    return output
