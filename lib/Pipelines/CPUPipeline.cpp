@@ -3,6 +3,7 @@
 #include "ampc/Pipelines/Pipelines.h"
 
 #include "ampc/Conversion/Passes.h"
+#include "ampc/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/ErrorHandling.h"
 
@@ -23,6 +24,8 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   addUpstream(pm, "func.func(convert-elementwise-to-linalg)");
   // Fuse producer/consumer elementwise generics: fewer passes over memory.
   addUpstream(pm, "func.func(linalg-fuse-elementwise-ops)");
+  // Matmuls: register-sized tiles, vectorized (f16/bf16 widened to f32).
+  pm.addPass(createAMPTileAndVectorize());
   // Tensors to buffers across function boundaries, updating state in place
   // where the analysis proves it safe.
   addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
@@ -32,13 +35,17 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   addUpstream(pm, "buffer-results-to-out-params{modify-public-functions hoist-static-allocs}");
   // Free every temporary the step allocates.
   addUpstream(pm, "buffer-deallocation-pipeline");
-  // Structured ops to loops.
+  // Structured ops to loops; multi-dimensional vector transfers to loops of
+  // 1-D ones that LLVM maps to vector loads and stores.
   addUpstream(pm, "func.func(convert-linalg-to-loops)");
+  addUpstream(pm, "func.func(convert-vector-to-scf)");
   // bf16 conversions as integer ops: no compiler-rt routine needed.
   addUpstream(pm, "arith-expand{include-bf16=true}");
   addUpstream(pm, "expand-strided-metadata");
   addUpstream(pm, "lower-affine");
   addUpstream(pm, "convert-scf-to-cf");
+  addUpstream(pm, "convert-vector-to-llvm");
+  addUpstream(pm, "convert-ub-to-llvm");
   // exp/log/sqrt to LLVM intrinsics, the rest to libm calls.
   addUpstream(pm, "convert-math-to-llvm");
   addUpstream(pm, "convert-math-to-libm");

@@ -281,4 +281,21 @@ def AMPGradAccumulation : Pass<"amp-grad-accumulation", "::mlir::ModuleOp"> {
                            "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def AMPTileAndVectorize : Pass<"amp-tile-and-vectorize", "::mlir::ModuleOp"> {
+  let summary = "Tile matmul-like ops and vectorize the tiles for CPUs";
+  let description = [{
+    Part of the CPU lowering, on tensors: every `linalg.matmul` and
+    `linalg.batch_matmul` is tiled into register-sized blocks (`tile-sizes`,
+    M x N x K; batch dimensions get 1) and each tile is vectorized, with masks
+    where a dimension does not divide. Mixed-precision matmuls keep their
+    semantics: f16/bf16 tiles are widened to f32 vectors and accumulate in
+    f32. Implemented as a transform-dialect script applied by the pass.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::transform::TransformDialect"];
+  let options = [
+    ListOption<"tileSizes", "tile-sizes", "int64_t", "M, N, K tile sizes (default 8,32,1)">,
+  ];
+}
+
 #endif // AMPC_TRANSFORMS_PASSES_TD

@@ -1,0 +1,41 @@
+// RUN: amp-opt %s -split-input-file -amp-tile-and-vectorize | FileCheck %s
+// RUN: amp-opt %s -split-input-file -amp-tile-and-vectorize="tile-sizes=4,16,2" | FileCheck %s --check-prefix=SIZES
+// RUN: not amp-opt %s -amp-tile-and-vectorize="tile-sizes=4,16" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// A mixed-precision matmul: 8x32 tiles, f16 loads widened to f32 vectors,
+// f32 accumulation.
+// CHECK-LABEL: func @matmul_f16
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: vector.transfer_read {{.*}} : tensor<8x1xf16>, vector<8x1xf16>
+// CHECK: vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
+// CHECK: arith.extf {{.*}} : vector<{{.*}}xf16> to vector<{{.*}}xf32>
+// CHECK: arith.addf {{.*}} : vector<8x32xf32>
+// CHECK: vector.transfer_write
+// CHECK-NOT: linalg.matmul
+// SIZES-LABEL: func @matmul_f16
+// SIZES: vector.transfer_read {{.*}} : tensor<4x16xf32>, vector<4x16xf32>
+// BAD: error: amp-tile-and-vectorize: tile-sizes takes three positive sizes (M, N, K)
+func.func @matmul_f16(%a: tensor<64x32xf16>, %b: tensor<32x64xf16>, %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x32xf16>, tensor<32x64xf16>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+
+// -----
+
+// Shapes that do not divide the tiles are masked, not left scalar.
+// CHECK-LABEL: func @ragged
+// CHECK-NOT: linalg.matmul
+// CHECK: vector.transfer_read
+// CHECK-LABEL: func @batched
+// CHECK-NOT: linalg.batch_matmul
+// CHECK: vector.transfer_write
+func.func @ragged(%a: tensor<30x7xf32>, %b: tensor<7x10xf32>, %c: tensor<30x10xf32>) -> tensor<30x10xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<30x7xf32>, tensor<7x10xf32>) outs(%c : tensor<30x10xf32>) -> tensor<30x10xf32>
+  return %r : tensor<30x10xf32>
+}
+func.func @batched(%a: tensor<2x16x8xbf16>, %b: tensor<2x8x32xbf16>, %c: tensor<2x16x32xf32>) -> tensor<2x16x32xf32> {
+  %r = linalg.batch_matmul ins(%a, %b : tensor<2x16x8xbf16>, tensor<2x8x32xbf16>) outs(%c : tensor<2x16x32xf32>) -> tensor<2x16x32xf32>
+  return %r : tensor<2x16x32xf32>
+}
