@@ -191,6 +191,16 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   // 2. Lower to the LLVM dialect, then to LLVM IR.
   if (failed(lower.run(module)))
     return failure();
+  // Name the first op the CPU back end could not lower, where the user wrote it.
+  WalkResult unsupported = module.walk([&](Operation *op) {
+    if (op == module.getOperation() || isa<UnrealizedConversionCastOp>(op) ||
+        op->getDialect()->getNamespace() == "llvm")
+      return WalkResult::advance();
+    op->emitError("ampc: '") << op->getName() << "' is not supported by the CPU back end";
+    return WalkResult::interrupt();
+  });
+  if (unsupported.wasInterrupted())
+    return failure();
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
   if (!llvmModule)

@@ -29,6 +29,8 @@ module attributes {{transform.with_named_sequence} {{
     %bt, %b0, %b1, %b2, %b3 = transform.structured.tile_using_for %bmm tile_sizes [{1}]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
     transform.structured.vectorize %bt vector_sizes [{1}] : !transform.any_op
+    %softmax = transform.structured.match ops{{["linalg.softmax"]} in %root : (!transform.any_op) -> !transform.any_op
+    %decomposed = transform.structured.decompose_interface %softmax : (!transform.any_op) -> !transform.any_op
     %f = transform.structured.match ops{{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
     transform.apply_patterns to %f {{
       transform.apply_patterns.vector.lower_masked_transfers

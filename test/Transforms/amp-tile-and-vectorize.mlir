@@ -39,3 +39,15 @@ func.func @batched(%a: tensor<2x16x8xbf16>, %b: tensor<2x8x32xbf16>, %c: tensor<
   %r = linalg.batch_matmul ins(%a, %b : tensor<2x16x8xbf16>, tensor<2x8x32xbf16>) outs(%c : tensor<2x16x32xf32>) -> tensor<2x16x32xf32>
   return %r : tensor<2x16x32xf32>
 }
+
+// -----
+
+// linalg.softmax is decomposed into generics on the way.
+// CHECK-LABEL: func @softmax
+// CHECK-NOT: linalg.softmax
+// CHECK: math.exp
+func.func @softmax(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %s = linalg.softmax dimension(1) ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}

@@ -289,7 +289,9 @@ def AMPTileAndVectorize : Pass<"amp-tile-and-vectorize", "::mlir::ModuleOp"> {
     M x N x K; batch dimensions get 1) and each tile is vectorized, with masks
     where a dimension does not divide. Mixed-precision matmuls keep their
     semantics: f16/bf16 tiles are widened to f32 vectors and accumulate in
-    f32. Implemented as a transform-dialect script applied by the pass.
+    f32. `linalg.softmax` is decomposed into generics (max, sub, exp, sum,
+    div) on the way, so that it lowers. Implemented as a transform-dialect
+    script applied by the pass.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
                            "::mlir::transform::TransformDialect"];
