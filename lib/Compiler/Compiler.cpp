@@ -147,9 +147,18 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   if (binary && options.outputPath == "-")
     return emitError(loc) << "ampc: binary output needs -o FILE";
 
-  // 1. Mixed precision (or, for fp32, the contract check alone).
+  // 1. Mixed precision (or, for fp32, the contract check alone). TOSA models
+  // are brought to linalg first, like amp-opt --amp-ingest.
   PassManager amp(ctx);
   configurePassManager(amp, options);
+  bool hasTosa = module.walk([](Operation *op) {
+                         return op->getDialect() &&
+                                        op->getDialect()->getNamespace() == "tosa"
+                                    ? WalkResult::interrupt()
+                                    : WalkResult::advance();
+                       }).wasInterrupted();
+  if (hasTosa)
+    buildIngestPipeline(amp);
   if (options.precision) {
     AMPPipelineOptions pipeline;
     pipeline.computeType = *options.precision;
