@@ -2,7 +2,8 @@
 //
 //   ampc IN.mlir -o OUT [--target=cpu] [--precision=fp32|fp16|bf16]
 //        [--loss-scaling=auto|none|static|dynamic] [--policy=FILE]
-//        [--emit=mlir|llvm|asm|obj|shared] [-O0..3] [--print-pipeline] [--time-passes]
+//        [--emit=mlir|llvm|asm|obj|shared] [--opt-level=0..3 | -O<n>]
+//        [--print-pipeline] [--time-passes]
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,8 +68,10 @@ static cl::opt<Emit> emit("emit", cl::desc("What to write"), cl::init(Emit::Shar
                                      clEnumValN(Emit::Shared, "shared",
                                                 "a shared library and its JSON manifest")),
                           cl::cat(category));
-static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"), cl::Prefix,
+static cl::opt<unsigned> optLevel("opt-level", cl::desc("Optimization level 0-3 (also -O<n>)"),
                                   cl::init(2), cl::cat(category));
+static cl::alias optLevelShort("O", cl::desc("Alias for --opt-level"), cl::aliasopt(optLevel),
+                               cl::Prefix, cl::cat(category));
 static cl::opt<bool> printPipeline("print-pipeline", cl::desc("Print the pass pipelines"),
                                    cl::cat(category));
 
