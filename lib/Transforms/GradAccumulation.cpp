@@ -51,11 +51,8 @@ static void pruneFunction(func::FuncOp func) {
 
 /// Appends an argument with `role` to a plain function.
 static BlockArgument appendArgument(func::FuncOp func, Type type, Role role, Location loc) {
-  MLIRContext *ctx = func.getContext();
-  auto attr = DictionaryAttr::get(
-      ctx, {NamedAttribute(StringAttr::get(ctx, amp::AMPDialect::kRoleAttrName),
-                           StringAttr::get(ctx, amp::stringifyRole(role)))});
-  (void)func.insertArgument(func.getNumArguments(), type, attr, loc);
+  (void)func.insertArgument(func.getNumArguments(), type,
+                            getRoleAttrDict(func.getContext(), role), loc);
   return func.getArgument(func.getNumArguments() - 1);
 }
 
@@ -67,9 +64,7 @@ static void setResults(func::FuncOp func, ArrayRef<Value> values, ArrayRef<Role>
   func.setType(FunctionType::get(ctx, func.getArgumentTypes(), ret.getOperandTypes()));
   SmallVector<DictionaryAttr> attrs;
   for (Role role : roles)
-    attrs.push_back(DictionaryAttr::get(
-        ctx, {NamedAttribute(StringAttr::get(ctx, amp::AMPDialect::kRoleAttrName),
-                             StringAttr::get(ctx, amp::stringifyRole(role)))}));
+    attrs.push_back(getRoleAttrDict(ctx, role));
   func.setAllResultAttrs(attrs);
 }
 
@@ -115,11 +110,7 @@ struct GradAccumulationPass
   /// Forward + backward; adds the (scaled) gradients into accumulators.
   void buildAccumulate(TrainingStep &step, SymbolTable &symbols) {
     func::FuncOp func = cloneStep(step, "_accumulate", symbols);
-    SmallVector<Operation *> optimizers;
-    func.walk([&](Operation *op) {
-      if (isa<amp::SGDOp, amp::AdamOp, amp::AdamWOp>(op))
-        optimizers.push_back(op);
-    });
+    SmallVector<Operation *> optimizers = collectOptimizers(func);
     auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
     Value loss = ret.getOperand(step.lossResult);
     OpBuilder b(ret);
@@ -140,11 +131,7 @@ struct GradAccumulationPass
   /// Scaler check, unscale, optimizers and scale update, from accumulators.
   void buildApply(TrainingStep &step, SymbolTable &symbols) {
     func::FuncOp func = cloneStep(step, "_apply", symbols);
-    SmallVector<Operation *> optimizers;
-    func.walk([&](Operation *op) {
-      if (isa<amp::SGDOp, amp::AdamOp, amp::AdamWOp>(op))
-        optimizers.push_back(op);
-    });
+    SmallVector<Operation *> optimizers = collectOptimizers(func);
     auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
     SmallVector<Value> results;
     SmallVector<Role> roles;

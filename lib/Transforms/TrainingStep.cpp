@@ -30,8 +30,19 @@ SmallVector<std::pair<Value, Value>> ampc::getOptimizerUpdates(Operation *optimi
   return updates;
 }
 
-static bool isOptimizer(Operation *op) {
-  return isa<amp::SGDOp, amp::AdamOp, amp::AdamWOp>(op);
+SmallVector<Operation *> ampc::collectOptimizers(func::FuncOp func) {
+  SmallVector<Operation *> optimizers;
+  func.walk([&](Operation *op) {
+    if (isa<amp::SGDOp, amp::AdamOp, amp::AdamWOp>(op))
+      optimizers.push_back(op);
+  });
+  return optimizers;
+}
+
+DictionaryAttr ampc::getRoleAttrDict(MLIRContext *context, Role role) {
+  return DictionaryAttr::get(
+      context, {NamedAttribute(StringAttr::get(context, amp::AMPDialect::kRoleAttrName),
+                               StringAttr::get(context, amp::stringifyRole(role)))});
 }
 
 static bool isF32Tensor(Type type) {
@@ -117,12 +128,8 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
 
   // The gradient seed.
   SmallVector<amp::GradSeedOp> seeds;
-  func.walk([&](Operation *op) {
-    if (auto seed = dyn_cast<amp::GradSeedOp>(op))
-      seeds.push_back(seed);
-    else if (isOptimizer(op))
-      step.optimizers.push_back(op);
-  });
+  func.walk([&](amp::GradSeedOp seed) { seeds.push_back(seed); });
+  step.optimizers = collectOptimizers(func);
   if (seeds.size() != 1)
     return func.emitError("training step must have exactly one amp.grad_seed, found ")
            << seeds.size();
@@ -192,19 +199,15 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
 BlockArgument ampc::addStateArgument(TrainingStep &step, Type type, Role role,
                                      Location loc) {
   func::FuncOp func = step.func;
-  MLIRContext *ctx = func.getContext();
-  auto roleAttr = NamedAttribute(StringAttr::get(ctx, amp::AMPDialect::kRoleAttrName),
-                                 StringAttr::get(ctx, amp::stringifyRole(role)));
+  DictionaryAttr roleAttrs = getRoleAttrDict(func.getContext(), role);
   unsigned argIndex = func.getNumArguments();
-  (void)func.insertArgument(argIndex, type, DictionaryAttr::get(ctx, {roleAttr}), loc);
+  (void)func.insertArgument(argIndex, type, roleAttrs, loc);
   unsigned resultIndex = step.lossResult;
-  Value placeholder = step.ret.getOperand(step.lossResult);
-  (void)func.insertResult(resultIndex, type, DictionaryAttr::get(ctx, {roleAttr}));
+  (void)func.insertResult(resultIndex, type, roleAttrs);
   BlockArgument arg = func.getArgument(argIndex);
   // Return the argument unchanged until a pass sets the updated value.
   step.ret->insertOperands(resultIndex, ValueRange{arg});
   ++step.lossResult;
-  (void)placeholder;
   return arg;
 }
 

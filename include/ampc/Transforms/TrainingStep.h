@@ -26,6 +26,12 @@ bool isTrainingStep(mlir::func::FuncOp func);
 /// each violation, and returns the step's pieces when it holds.
 mlir::FailureOr<TrainingStep> verifyTrainingStep(mlir::func::FuncOp func);
 
+/// The optimizer ops (amp.sgd / amp.adam / amp.adamw) in `func`, in program order.
+llvm::SmallVector<mlir::Operation *> collectOptimizers(mlir::func::FuncOp func);
+
+/// `{amp.role = "<role>"}`, for argument and result attributes.
+mlir::DictionaryAttr getRoleAttrDict(mlir::MLIRContext *context, amp::Role role);
+
 /// The gradient operand of an optimizer op, and its updated-param result.
 mlir::OpOperand &getOptimizerGrad(mlir::Operation *optimizer);
 mlir::Value getOptimizerParam(mlir::Operation *optimizer);
