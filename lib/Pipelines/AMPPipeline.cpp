@@ -3,7 +3,6 @@
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc/Transforms/Passes.h"
 
-#include "mlir/Pass/PassRegistry.h"
 
 using namespace mlir;
 

@@ -6,7 +6,6 @@
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -24,22 +23,4 @@ void ampc::buildIngestPipeline(OpPassManager &pm) {
   // Fold the shape computations and duplicates the lowerings leave behind.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-}
-
-void ampc::registerPipelines() {
-  PassPipelineRegistration<>(
-      "amp-ingest",
-      "Lower TOSA to linalg/tensor/arith and canonicalize, so TOSA models "
-      "take the same mixed-precision path as linalg ones",
-      buildIngestPipeline);
-  PassPipelineRegistration<AMPPipelineOptions>(
-      "amp-pipeline",
-      "Mixed precision for training steps: verify the contract, autocast, "
-      "FP32 master weights, loss scaling and cast cleanup, with one set of options",
-      buildAMPPipeline);
-  PassPipelineRegistration<>(
-      "amp-lower-to-cpu",
-      "Lower a (mixed-precision) module to the LLVM dialect for CPUs, with C "
-      "entry points whose results are caller-provided out-params",
-      buildCPULoweringPipeline);
 }
