@@ -111,14 +111,30 @@ static std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(Location loc
 /// Native code for the lowered module, as assembly or an object file.
 static LogicalResult emitNative(Location loc, llvm::Module &module,
                                 llvm::TargetMachine &machine, llvm::CodeGenFileType type,
-                                int fd) {
-  llvm::raw_fd_ostream os(fd, /*shouldClose=*/false);
+                                llvm::raw_pwrite_stream &os) {
   llvm::legacy::PassManager codegen;
   if (machine.addPassesToEmitFile(codegen, os, nullptr, type))
     return emitError(loc) << "ampc: the target cannot emit this file type";
   codegen.run(module);
   os.flush();
-  return failure(os.has_error());
+  return success();
+}
+
+/// The same into `path`, atomically.
+static LogicalResult emitNativeFile(Location loc, llvm::Module &module,
+                                    llvm::TargetMachine &machine, llvm::CodeGenFileType type,
+                                    StringRef path) {
+  FailureOr<AtomicOutput> out = AtomicOutput::create(loc, path);
+  if (failed(out))
+    return failure();
+  {
+    llvm::raw_fd_ostream os(out->fd(), /*shouldClose=*/false);
+    if (failed(emitNative(loc, module, machine, type, os)))
+      return failure();
+    if (os.has_error())
+      return emitError(loc) << "ampc: error writing '" << path << "'";
+  }
+  return out->keep();
 }
 
 /// Links an object file into a shared library with the system's C compiler.
@@ -226,30 +242,16 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   switch (options.emit) {
   case Emit::LLVM:
     return writeText(loc, options.outputPath, [&](raw_ostream &os) { llvmModule->print(os, nullptr); });
-  case Emit::Assembly: {
-    if (options.outputPath == "-") {
-      SmallString<0> buffer;
-      llvm::raw_svector_ostream os(buffer);
-      llvm::legacy::PassManager codegen;
-      if (machine->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
-        return emitError(loc) << "ampc: the target cannot emit assembly";
-      codegen.run(*llvmModule);
-      llvm::outs() << buffer;
-      return success();
-    }
-    FailureOr<AtomicOutput> out = AtomicOutput::create(loc, options.outputPath);
-    if (failed(out) ||
-        failed(emitNative(loc, *llvmModule, *machine, llvm::CodeGenFileType::AssemblyFile, out->fd())))
-      return failure();
-    return out->keep();
-  }
-  case Emit::Object: {
-    FailureOr<AtomicOutput> out = AtomicOutput::create(loc, options.outputPath);
-    if (failed(out) ||
-        failed(emitNative(loc, *llvmModule, *machine, llvm::CodeGenFileType::ObjectFile, out->fd())))
-      return failure();
-    return out->keep();
-  }
+  case Emit::Assembly:
+    // Binary output to stdout was refused above; assembly may go there.
+    if (options.outputPath == "-")
+      return emitNative(loc, *llvmModule, *machine, llvm::CodeGenFileType::AssemblyFile,
+                        llvm::outs());
+    return emitNativeFile(loc, *llvmModule, *machine, llvm::CodeGenFileType::AssemblyFile,
+                          options.outputPath);
+  case Emit::Object:
+    return emitNativeFile(loc, *llvmModule, *machine, llvm::CodeGenFileType::ObjectFile,
+                          options.outputPath);
   case Emit::Shared: {
     SmallString<128> objectPath;
     int objectFd;
@@ -259,8 +261,10 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     {
       // Owns (and closes) the descriptor before the linker reads the file.
       llvm::raw_fd_ostream object(objectFd, /*shouldClose=*/true);
-      if (failed(emitNative(loc, *llvmModule, *machine, llvm::CodeGenFileType::ObjectFile, objectFd)))
+      if (failed(emitNative(loc, *llvmModule, *machine, llvm::CodeGenFileType::ObjectFile, object)))
         return failure();
+      if (object.has_error())
+        return emitError(loc) << "ampc: error writing the temporary object file";
     }
     FailureOr<AtomicOutput> library = AtomicOutput::create(loc, options.outputPath);
     if (failed(library) || failed(linkShared(loc, objectPath, library->tempPath())))
