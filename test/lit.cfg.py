@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "AMPC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "corpus_autocast.py", "mlp_step_numerics.py", "optimizers_numerics.py", "loss_scaling_numerics.py", "underflow_numerics.py", "grad_accumulation_numerics.py", "cpu_runner.py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "corpus_autocast.py", "mlp_step_numerics.py", "optimizers_numerics.py", "loss_scaling_numerics.py", "underflow_numerics.py", "grad_accumulation_numerics.py", "cpu_runner.py", "check_ptx.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ampc_obj_root, "test")
 
@@ -37,3 +37,12 @@ if subprocess.run([sys.executable, "-c", "import numpy"], capture_output=True).r
     config.available_features.add("numpy")
 else:
     lit_config.note("numpy not importable by %s: numerics tests are unsupported" % sys.executable)
+
+# ptxas (CUDA toolkit) checks emitted PTX where it is installed.
+import shutil
+ptxas = shutil.which("ptxas") or ("/usr/local/cuda/bin/ptxas" if os.access("/usr/local/cuda/bin/ptxas", os.X_OK) else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+else:
+    lit_config.note("ptxas not found: emitted PTX is FileChecked but not assembled")

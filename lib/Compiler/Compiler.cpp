@@ -3,6 +3,7 @@
 #include "ampc/Compiler/Compiler.h"
 
 #include "ampc/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -152,13 +153,40 @@ static LogicalResult linkShared(Location loc, StringRef object, StringRef output
   return success();
 }
 
+/// Device code for NVIDIA GPUs: every kernel's PTX, one gpu.module after the
+/// other, from LLVM's NVPTX target.
+static LogicalResult emitPTX(ModuleOp module, const CompilerOptions &options) {
+  PassManager pm(module.getContext());
+  configurePassManager(pm, options);
+  buildNVVMLoweringPipeline(pm, options.cuda);
+  if (options.printPipeline) {
+    llvm::errs() << "ampc nvvm lowering: ";
+    pm.printAsTextualPipeline(llvm::errs());
+    llvm::errs() << "\n";
+  }
+  if (failed(pm.run(module)))
+    return failure();
+  std::string ptx;
+  llvm::raw_string_ostream os(ptx);
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute attr : binary.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(attr))
+        os << "// ampc: gpu.module @" << binary.getSymName() << "\n" << object.getObject().getValue() << "\n";
+  });
+  if (ptx.empty())
+    return module.emitError("ampc: the module has no GPU kernels to emit");
+  return writeText(module.getLoc(), options.outputPath, [&](raw_ostream &out) { out << ptx; });
+}
+
 LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                             const CompilerOptions &options) {
   MLIRContext *ctx = module.getContext();
   Location loc = module.getLoc();
-  if (options.target == Target::CUDA)
-    return emitError(loc) << "ampc: --target=cuda is not available yet (the CUDA "
-                             "back end: PTX through the GPU and NVVM dialects); use --target=cpu";
+  if (options.target == Target::CUDA && options.emit != Emit::PTX && options.emit != Emit::MLIR)
+    return emitError(loc) << "ampc: --target=cuda emits --emit=ptx or --emit=mlir so far; "
+                             "CUDA shared libraries need the CUDA runtime, which is not there yet";
+  if (options.target == Target::CPU && options.emit == Emit::PTX)
+    return emitError(loc) << "ampc: --emit=ptx needs --target=cuda";
   bool binary = options.emit == Emit::Object || options.emit == Emit::Shared;
   if (binary && options.outputPath == "-")
     return emitError(loc) << "ampc: binary output needs -o FILE";
@@ -203,6 +231,9 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     return failure();
   if (options.emit == Emit::MLIR)
     return writeText(loc, options.outputPath, [&](raw_ostream &os) { module.print(os); });
+
+  if (options.emit == Emit::PTX)
+    return emitPTX(module, options);
 
   // The manifest describes the tensor-level signatures, before lowering.
   std::string manifest;
@@ -276,6 +307,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     return library->keep();
   }
   case Emit::MLIR:
+  case Emit::PTX:
     break;
   }
   llvm_unreachable("unhandled emit kind");

@@ -10,11 +10,14 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<amp::AMPDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // GPU modules are serialized to PTX through LLVM IR inside the pipeline.
+  mlir::registerAllToLLVMIRTranslations(registry);
 }
 
 void ampc::registerAllPasses() {

@@ -22,4 +22,9 @@ void ampc::registerPipelines() {
       "Lower a (mixed-precision) module to the LLVM dialect for CPUs, with C "
       "entry points whose results are caller-provided out-params",
       buildCPULoweringPipeline);
+  PassPipelineRegistration<>(
+      "amp-lower-to-nvvm",
+      "Lower a (mixed-precision) module to GPU kernels and PTX for NVIDIA GPUs "
+      "(sm_90, PTX 8.0); structured ops become naive kernels for now",
+      [](OpPassManager &pm) { buildNVVMLoweringPipeline(pm, NVVMLoweringOptions()); });
 }

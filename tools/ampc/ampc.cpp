@@ -32,7 +32,7 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdou
                                        cl::value_desc("file"), cl::Required, cl::cat(category));
 static cl::opt<Target> target("target", cl::desc("Target"), cl::init(Target::CPU),
                               cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU"),
-                                         clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs (not yet)")),
+                                         clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs (PTX so far)")),
                               cl::cat(category));
 static cl::opt<PrecisionFlag> precision(
     "precision", cl::desc("Compute precision"), cl::init(PrecisionFlag::FP16),
@@ -66,12 +66,17 @@ static cl::opt<Emit> emit("emit", cl::desc("What to write"), cl::init(Emit::Shar
                                      clEnumValN(Emit::Assembly, "asm", "native assembly"),
                                      clEnumValN(Emit::Object, "obj", "an object file"),
                                      clEnumValN(Emit::Shared, "shared",
-                                                "a shared library and its JSON manifest")),
+                                                "a shared library and its JSON manifest"),
+                                     clEnumValN(Emit::PTX, "ptx", "PTX of the GPU kernels (--target=cuda)")),
                           cl::cat(category));
 static cl::opt<unsigned> optLevel("opt-level", cl::desc("Optimization level 0-3 (also -O<n>)"),
                                   cl::init(2), cl::cat(category));
 static cl::alias optLevelShort("O", cl::desc("Alias for --opt-level"), cl::aliasopt(optLevel),
                                cl::Prefix, cl::cat(category));
+static cl::opt<std::string> cudaChip("cuda-chip", cl::desc("GPU architecture for --target=cuda"),
+                                     cl::init("sm_90"), cl::cat(category));
+static cl::opt<std::string> ptxFeatures("ptx-features", cl::desc("PTX ISA features for --target=cuda"),
+                                        cl::init("+ptx80"), cl::cat(category));
 static cl::opt<bool> printPipeline("print-pipeline", cl::desc("Print the pass pipelines"),
                                    cl::cat(category));
 
@@ -123,6 +128,8 @@ int main(int argc, char **argv) {
   options.emit = emit;
   options.optLevel = optLevel;
   options.printPipeline = printPipeline;
+  options.cuda.chip = cudaChip;
+  options.cuda.features = ptxFeatures;
   // LLVM already defines --time-passes (llvm::TimePassesIsEnabled); ampc
   // reads it and times its MLIR passes too.
   options.timePasses = llvm::TimePassesIsEnabled;

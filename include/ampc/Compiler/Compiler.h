@@ -18,7 +18,7 @@
 namespace ampc {
 
 enum class Target { CPU, CUDA };
-enum class Emit { MLIR, LLVM, Assembly, Object, Shared };
+enum class Emit { MLIR, LLVM, Assembly, Object, Shared, PTX };
 
 struct CompilerOptions {
   Target target = Target::CPU;
@@ -32,6 +32,8 @@ struct CompilerOptions {
   bool gradAccumulation = false;
   Emit emit = Emit::Shared;
   unsigned optLevel = 2;
+  /// CUDA target: the GPU architecture and PTX ISA features.
+  NVVMLoweringOptions cuda;
   bool printPipeline = false;
   bool timePasses = false;
   /// Where the output goes; "-" is stdout (text outputs only).

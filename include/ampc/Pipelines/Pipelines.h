@@ -66,6 +66,15 @@ void buildIngestPipeline(mlir::OpPassManager &pm);
 /// with a C entry point per public function whose results are out-params.
 void buildCPULoweringPipeline(mlir::OpPassManager &pm);
 
+struct NVVMLoweringOptions {
+  std::string chip = "sm_90";
+  std::string features = "+ptx80";
+};
+
+/// The CUDA back end's device path so far: structured ops to GPU kernels,
+/// NVVM, and PTX in `gpu.binary` ops (LLVM's NVPTX target only).
+void buildNVVMLoweringPipeline(mlir::OpPassManager &pm, const NVVMLoweringOptions &options);
+
 /// Registers every ampc pipeline with the global pass registry.
 void registerPipelines();
 
