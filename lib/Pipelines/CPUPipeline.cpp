@@ -33,6 +33,10 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   // Results become caller-provided out-params: the C ABI then needs no
   // ownership transfer, and the runtime hands in its own arrays.
   addUpstream(pm, "buffer-results-to-out-params{modify-public-functions hoist-static-allocs}");
+  // Equal subviews merge and the copies between them fold away (hoisted
+  // accumulator tiles write back to where they were read).
+  addUpstream(pm, "cse");
+  addUpstream(pm, "canonicalize");
   // Free every temporary the step allocates.
   addUpstream(pm, "buffer-deallocation-pipeline");
   // Structured ops to loops; multi-dimensional vector transfers to loops of

@@ -16,7 +16,8 @@ namespace ampc {
 using namespace mlir;
 using namespace ampc;
 
-/// The strategy: tile, vectorize (masked), then simplify masks and transfers.
+/// The strategy: tile, vectorize (masked), simplify masks and transfers, and
+/// hoist the accumulator tile out of the reduction loop.
 /// {0}: matmul tile sizes, {1}: batch_matmul tile sizes.
 static constexpr const char *kStrategy = R"mlir(
 module attributes {{transform.with_named_sequence} {{
@@ -36,6 +37,13 @@ module attributes {{transform.with_named_sequence} {{
       transform.apply_patterns.vector.lower_masked_transfers
       transform.apply_patterns.vector.transfer_permutation_patterns
       transform.apply_patterns.vector.lower_masks
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+    // Keep each accumulator tile in registers across the reduction loop, and
+    // drop the loop-invariant slices the hoisting leaves as iteration args.
+    transform.loop.hoist_loop_invariant_subsets %l2 : !transform.any_op
+    transform.loop.hoist_loop_invariant_subsets %b3 : !transform.any_op
+    transform.apply_patterns to %f {{
       transform.apply_patterns.canonicalization
     } : !transform.any_op
     transform.yield

@@ -7,12 +7,14 @@
 // CHECK-LABEL: func @matmul_f16
 // CHECK: scf.for
 // CHECK: scf.for
-// CHECK: scf.for
+// The accumulator tile is read once, carried in registers through the
+// reduction loop, and written once.
+// CHECK: %[[ACC:.+]] = vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
+// CHECK: %[[SUM:.+]] = scf.for {{.*}} iter_args(%[[CARRY:.+]] = %[[ACC]]) -> (vector<8x32xf32>)
 // CHECK: vector.transfer_read {{.*}} : tensor<8x1xf16>, vector<8x1xf16>
-// CHECK: vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
 // CHECK: arith.extf {{.*}} : vector<{{.*}}xf16> to vector<{{.*}}xf32>
-// CHECK: arith.addf {{.*}} : vector<8x32xf32>
-// CHECK: vector.transfer_write
+// CHECK: arith.addf %[[CARRY]], {{.*}} : vector<8x32xf32>
+// CHECK: vector.transfer_write %[[SUM]]
 // CHECK-NOT: linalg.matmul
 // SIZES-LABEL: func @matmul_f16
 // SIZES: vector.transfer_read {{.*}} : tensor<4x16xf32>, vector<4x16xf32>
