@@ -135,3 +135,44 @@ def test_bf16_conversion_rounds_to_nearest_even():
     # 1 + 2^-8 is halfway between bf16 neighbours and rounds to even (1.0).
     np.testing.assert_array_equal(bf16_to_f32(f32_to_bf16(values)),
                                   np.array([1.0, 1.0, 1.0078125, -2.5, np.inf], np.float32))
+
+
+def test_persistent_copies_track_the_masters(compiled):
+    """With Apex-O2-style copies the step also returns bf16 copies of the
+    updated f32 masters; they are the masters rounded to bf16."""
+    mod = ampc.load(compiled("bf16", persistent_copies=True))
+    roles = [a["role"] for a in mod.train_step.arguments]
+    assert roles.count("param_copy") == 3
+    mod.init_state(init_params())
+    x, y = batch()
+    for _ in range(2):
+        mod.step(x, y)
+    copies = [v for (_, s), v in zip(mod.state_specs(), mod.state) if s["role"] == "param_copy"]
+    masters = mod.params()[:3]
+    for copy, master in zip(copies, masters):
+        np.testing.assert_array_equal(copy, f32_to_bf16(master))
+
+
+def test_one_accumulated_micro_batch_equals_a_step(compiled):
+    """accumulate + apply on one micro-batch gives the same update as the
+    single-batch step (dynamic loss scaling in both)."""
+    lib = compiled("fp16", grad_accumulation=True)
+    mod = ampc.load(lib)
+    params = init_params()
+    x, y = batch()
+    mod.init_state(params)
+    loss = mod.step(x, y)
+    expected = mod.params()
+    scale, tracker = np.float32(65536.0), np.int32(0)
+    accumulators = [np.zeros_like(p) for p in params]
+    acc_fn, apply_fn = mod["train_step_accumulate"], mod["train_step_apply"]
+    # accumulate(input, label, params..., scale, accumulators...)
+    assert [a["role"] for a in acc_fn.arguments] == (
+        ["input", "label"] + ["param"] * 4 + ["scaler_state"] + ["grad_accumulator"] * 4)
+    *accumulators, acc_loss = acc_fn(x, y, *params, np.array(scale), *accumulators)
+    assert abs(float(acc_loss) - loss) <= 1e-6 * abs(loss)
+    results = apply_fn(*params, np.array(scale), np.array(tracker), *accumulators)
+    for got, want in zip(results[:4], expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    for zeroed in results[-4:]:
+        assert not np.any(zeroed)
