@@ -135,10 +135,6 @@ private:
   Precision precisionOf(const Node &node) const {
     return node.pin.value_or(options.computeType);
   }
-  bool isLow(Operation *op) const {
-    auto it = nodeIndex.find(op);
-    return it != nodeIndex.end() && nodes[it->second].allow;
-  }
   /// Whether `operand` of a low op takes the op's precision (accumulators
   /// kept in f32 do not).
   bool followsOpPrecision(OpOperand &operand, Type originalType) const {
