@@ -2,37 +2,17 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 
-#include "ampc/Conversion/Passes.h"
+#include "PipelineSteps.h"
 #include "ampc/Transforms/Passes.h"
-#include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
-
-/// Appends one upstream pass given in textual form. The specs below are
-/// constants, so a parse failure is a bug in this file, not bad input.
-static void addUpstream(OpPassManager &pm, StringRef spec) {
-  if (failed(parsePassPipeline(spec, pm)))
-    llvm::report_fatal_error(llvm::Twine("ampc: bad built-in pass spec: ") + spec);
-}
+using ampc::detail::addUpstream;
 
 void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
-  // amp ops become arith/linalg/tensor.
-  pm.addPass(createConvertAMPToStandard());
-  // Elementwise arith on tensors (casts, selects) becomes linalg so that it
-  // bufferizes and fuses like the rest.
-  addUpstream(pm, "func.func(convert-elementwise-to-linalg)");
-  // Fuse producer/consumer elementwise generics: fewer passes over memory.
-  addUpstream(pm, "func.func(linalg-fuse-elementwise-ops)");
+  detail::addAMPToFusedLinalg(pm);
   // Matmuls: register-sized tiles, vectorized (f16/bf16 widened to f32).
   pm.addPass(createAMPTileAndVectorize());
-  // Tensors to buffers across function boundaries, updating state in place
-  // where the analysis proves it safe.
-  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
-                  "function-boundary-type-conversion=identity-layout-map}");
-  // Results become caller-provided out-params: the C ABI then needs no
-  // ownership transfer, and the runtime hands in its own arrays.
-  addUpstream(pm, "buffer-results-to-out-params{modify-public-functions hoist-static-allocs}");
+  detail::addBufferizationToOutParams(pm);
   // Equal subviews merge and the copies between them fold away (hoisted
   // accumulator tiles write back to where they were read).
   addUpstream(pm, "cse");

@@ -10,26 +10,16 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 
-#include "ampc/Conversion/Passes.h"
+#include "PipelineSteps.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
-#include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
-
-static void addUpstream(OpPassManager &pm, StringRef spec) {
-  if (failed(parsePassPipeline(spec, pm)))
-    llvm::report_fatal_error(llvm::Twine("ampc: bad built-in pass spec: ") + spec);
-}
+using ampc::detail::addUpstream;
 
 void ampc::buildNVVMLoweringPipeline(OpPassManager &pm, const NVVMLoweringOptions &options) {
-  // amp ops become arith/linalg/tensor; elementwise ops fuse.
-  pm.addPass(createConvertAMPToStandard());
-  addUpstream(pm, "func.func(convert-elementwise-to-linalg)");
-  addUpstream(pm, "func.func(linalg-fuse-elementwise-ops)");
+  detail::addAMPToFusedLinalg(pm);
   // Buffers, with results as out-params as on the CPU.
-  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
-                  "function-boundary-type-conversion=identity-layout-map}");
-  addUpstream(pm, "buffer-results-to-out-params{modify-public-functions hoist-static-allocs}");
+  detail::addBufferizationToOutParams(pm);
   addUpstream(pm, "buffer-deallocation-pipeline");
   // Parallel loops of each structured op, tiled into 16x16 blocks and mapped
   // to blocks and threads, then outlined into kernels.
