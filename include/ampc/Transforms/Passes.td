@@ -300,4 +300,194 @@ def AMPTileAndVectorize : Pass<"amp-tile-and-vectorize", "::mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// CUDA back end
+//===----------------------------------------------------------------------===//
+
+def AMPGPUSinkScalars : Pass<"amp-gpu-sink-scalars", "::mlir::func::FuncOp"> {
+  let summary = "Compute scalars read from 0-d tensors inside the kernels that use them";
+  let description = [{
+    Part of the CUDA lowering, on tensors. Optimizer and loss-scaler
+    lowerings read scalars (a step counter, the loss scale) with
+    `tensor.extract` and capture values computed from them in elementwise
+    `linalg.generic` payloads. On the GPU those tensors live in device
+    memory, which host code cannot read. This pass adds each such 0-d tensor
+    to the generic as an input broadcast to every element, and recomputes
+    the scalar (a few arithmetic ops) inside the payload.
+
+    ```mlir
+    %s = tensor.extract %step[] : tensor<i64>
+    %first = arith.cmpi eq, %s, %c0 : i64
+    %r = linalg.generic ... ins(%g, %buf : ...) {
+      ^bb0(%a: f32, %b: f32, %o: f32):
+        %v = arith.select %first, %a, %b : f32
+    // becomes
+    %r = linalg.generic ... ins(%g, %buf, %step : ..., tensor<i64>) {
+      ^bb0(%a: f32, %b: f32, %s: i64, %o: f32):
+        %first = arith.cmpi eq, %s, %c0 : i64
+        %v = arith.select %first, %a, %b : f32
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def AMPGPUSplitReductions : Pass<"amp-gpu-split-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Split full reductions to a scalar so that GPU threads share them";
+  let description = [{
+    Part of the CUDA lowering, on tensors. A `linalg.generic` reducing every
+    dimension into a 0-d tensor (a mean loss) has no parallel loop, so it
+    would run in one GPU thread. When its combiner is recognized (`addf`,
+    `mulf`, `maximumf`, `minimumf` with the accumulator as one operand, or
+    `subf` with the accumulator first), the pass splits it: a first generic
+    reduces all but the outermost dimension in parallel over that dimension
+    (from the combiner's neutral element), and a second combines the partial
+    results into the original accumulator. A 1-D stage longer than 256 is
+    reshaped into chunks of at most 256 and split the same way.
+
+    Reductions over one dimension with fewer than 32768 parallel iterations
+    and at least 512 reduction steps (bias gradients, softmax row sums) are
+    split by upstream `linalg::splitReduction` into up to 64 parallel chunks
+    and a combining stage, so that they fill the GPU.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def AMPGPULibraryGemm : Pass<"amp-gpu-library-gemm", "::mlir::ModuleOp"> {
+  let summary = "Route matmul-like ops on buffers to the runtime's cuBLASLt GEMM";
+  let description = [{
+    Part of the CUDA lowering, after bufferization. Every structured op that
+    is a contraction with one M, one N, one K and at most one batch dimension
+    (`linalg.matmul` and its transposed forms, `linalg.batch_matmul`,
+    equivalent `linalg.generic`s) whose operands are f32/f16/bf16 buffers
+    with unit inner stride becomes a call to `ampc_cuda_gemm` (see
+    runtime/cuda/ampc_cuda_runtime.h): tensor-core GEMMs accumulating in f32.
+
+    Two producers fold into the call:
+    - a `linalg.fill` of zero into the output right before the GEMM becomes
+      `beta = 0` (no separate kernel clears the accumulator);
+    - a `linalg.transpose` that only feeds the GEMM becomes the GEMM's
+      transpose flag (no transposed copy is written).
+
+    ```mlir
+    linalg.fill ins(%zero : f32) outs(%c : memref<32x128xf32>)
+    linalg.matmul ins(%a, %b : memref<32x64xbf16>, memref<64x128xbf16>)
+                  outs(%c : memref<32x128xf32>)
+    // becomes
+    func.call @ampc_cuda_gemm(%bf16, %bf16, %f32, %false, %false, %c1, %c32,
+        %c128, %c64, %pa, %c64, %c2048, %pb, %c128, %c8192, %pc, %c128,
+        %c4096, %beta0) : (...) -> ()
+    ```
+
+    Contractions that do not fit (other element types, non-unit inner
+    strides, several M/N/K dimensions) stay as they are and become kernels.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numGemms", "gemms", "Contractions routed to cuBLASLt">,
+    Statistic<"numFoldedFills", "folded-fills", "Zero fills folded into beta = 0">,
+    Statistic<"numFoldedTransposes", "folded-transposes", "Transposes folded into GEMM flags">,
+  ];
+}
+
+def AMPGPUParallelLoopsOuter : Pass<"amp-gpu-parallel-loops-outer", "::mlir::func::FuncOp"> {
+  let summary = "Put the parallel loops of structured ops outermost, for GPU mapping";
+  let description = [{
+    Part of the CUDA lowering, on buffers. GPU threads come from the parallel
+    loops that enclose an op's loop nest; a reduction loop outside them (a
+    column sum iterates `["reduction", "parallel"]`) would stay on the host
+    and launch one kernel per iteration. This pass interchanges every
+    structured op's loops (named ops are generalized first) so that parallel
+    loops come first, in their original order, and reduction loops run
+    inside each thread.
+
+    ```mlir
+    linalg.generic {indexing_maps = [(d0, d1) -> (d0, d1), (d0, d1) -> (d1)],
+                    iterator_types = ["reduction", "parallel"]} ...
+    // becomes
+    linalg.generic {indexing_maps = [(d0, d1) -> (d1, d0), (d0, d1) -> (d0)],
+                    iterator_types = ["parallel", "reduction"]} ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def AMPGPUTileParallelLoops : Pass<"amp-gpu-tile-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Tile host parallel loops into GPU thread blocks of 256, shaped by rank";
+  let description = [{
+    Part of the CUDA lowering, before `gpu-map-parallel-loops`. Upstream
+    `scf-parallel-loop-tiling` applies one list of tile sizes to every loop
+    nest, whatever its rank, so 16x16 blocks give 1-D loops 16 threads. This
+    pass tiles each outermost `scf.parallel` by its own rank into blocks of
+    `block-size` threads: the innermost dimension gets 64 (fewer when it is
+    shorter, rounded up to a power of two), the next one the rest of the
+    block, outer dimensions 1; 1-D loops get the whole block. With the
+    innermost loop on `threadIdx.x`, a warp reads 32 neighbouring elements.
+    Tiles that do not divide a bound are guarded inside (no min/max bounds).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256", "Threads per block">,
+  ];
+}
+
+def AMPGPUDeviceMemory : Pass<"amp-gpu-device-memory", "::mlir::func::FuncOp"> {
+  let summary = "Put the host code's buffers in device memory";
+  let description = [{
+    Part of the CUDA lowering, once every structured op is a `gpu.launch` (or
+    a library call): the host function then only allocates, copies and
+    launches, and all of its buffers live on the device.
+    - `memref.alloc` / `memref.dealloc` become `gpu.alloc` / `gpu.dealloc`
+      (stream-ordered allocations in the runtime);
+    - `memref.copy` becomes `gpu.memcpy`;
+    - `memref.get_global` (a constant) becomes a device buffer filled from
+      the host constant.
+    Host code that would read or write a buffer element by element is an
+    error naming the op: on the device such code would fault.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def AMPGPUMergeKernelModules : Pass<"amp-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` puts each kernel in its own `gpu.module`, which
+    becomes its own binary, loaded by its own module-load call. This pass
+    moves all kernels into the first `gpu.module` (renaming on clashes) and
+    retargets the `gpu.launch_func` ops: one binary per compiled step, one
+    PTX or cubin file to emit and inspect.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def AMPGPUStreamOrder : Pass<"amp-gpu-stream-order", "::mlir::func::FuncOp"> {
+  let summary = "Order a host function's GPU work on one stream, synchronizing once";
+  let description = [{
+    Makes every `gpu.alloc`, `gpu.dealloc`, `gpu.memcpy`, `gpu.memset` and
+    `gpu.launch_func` of a function asynchronous, chained on one token from a
+    `gpu.wait async` at the entry, and waits for the chain once before each
+    return. Unlike upstream `gpu-async-region`, calls between the GPU ops (the
+    runtime's GEMMs, which enqueue on the same stream) do not force a host
+    synchronization: the step runs without stalls and can be captured as a
+    CUDA graph.
+
+    ```mlir
+    gpu.launch_func @k::@k0 blocks in (...) threads in (...) args(...)
+    gpu.launch_func @k::@k1 blocks in (...) threads in (...) args(...)
+    return
+    // becomes
+    %t0 = gpu.wait async
+    %t1 = gpu.launch_func async [%t0] @k::@k0 ...
+    %t2 = gpu.launch_func async [%t1] @k::@k1 ...
+    gpu.wait [%t2]
+    return
+    ```
+
+    GPU ops inside host control flow (loops, conditionals) are an error.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // AMPC_TRANSFORMS_PASSES_TD
