@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "AMPC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "corpus_autocast.py", "mlp_step_numerics.py", "optimizers_numerics.py", "loss_scaling_numerics.py", "underflow_numerics.py", "grad_accumulation_numerics.py", "cpu_runner.py", "check_ptx.py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "corpus_autocast.py", "mlp_step_numerics.py", "optimizers_numerics.py", "loss_scaling_numerics.py", "underflow_numerics.py", "grad_accumulation_numerics.py", "cpu_runner.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ampc_obj_root, "test")
 
@@ -46,3 +46,13 @@ if ptxas:
     config.substitutions.append(("%ptxas", ptxas))
 else:
     lit_config.note("ptxas not found: emitted PTX is FileChecked but not assembled")
+# The toolkit in its default place (found by ampc with nothing on PATH).
+if os.path.exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc") and os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+    config.available_features.add("default_cuda_toolkit")
+
+# The ampc CUDA runtime (built when the CUDA toolkit was found): CUDA shared
+# libraries link against it.
+if os.path.exists(os.path.join(config.ampc_obj_root, "lib", "libampc_cuda_runtime.so")):
+    config.available_features.add("cuda_runtime")
+else:
+    lit_config.note("the ampc CUDA runtime was not built: CUDA shared-library tests are unsupported")

@@ -5,6 +5,7 @@
 #include "ampc/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -18,6 +19,9 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+
+#include <cstdlib>
+#include <optional>
 
 using namespace mlir;
 using namespace ampc;
@@ -138,13 +142,24 @@ static LogicalResult emitNativeFile(Location loc, llvm::Module &module,
   return out->keep();
 }
 
-/// Links an object file into a shared library with the system's C compiler.
-static LogicalResult linkShared(Location loc, StringRef object, StringRef output) {
+/// Links an object file into a shared library with the system's C compiler,
+/// against `runtime` (a shared library) when given: found next to the
+/// output first ($ORIGIN), then where it was at link time.
+static LogicalResult linkShared(Location loc, StringRef object, StringRef output,
+                                StringRef runtime = "") {
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
   if (!cc)
     return emitError(loc) << "ampc: no system C compiler ('cc') to link a shared "
                              "library; use --emit=obj and link it yourself";
+  SmallVector<std::string> owned;
   SmallVector<StringRef> args{*cc, "-shared", "-o", output, object, "-lm"};
+  if (!runtime.empty()) {
+    StringRef dir = llvm::sys::path::parent_path(runtime);
+    owned.push_back(runtime.str());
+    owned.push_back(("-Wl,-rpath,$ORIGIN:" + dir).str());
+    args.push_back(owned[0]);
+    args.push_back(owned[1]);
+  }
   std::string error;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &error);
   if (rc != 0)
@@ -153,41 +168,117 @@ static LogicalResult linkShared(Location loc, StringRef object, StringRef output
   return success();
 }
 
-/// Device code for NVIDIA GPUs: every kernel's PTX, one gpu.module after the
-/// other, from LLVM's NVPTX target.
-static LogicalResult emitPTX(ModuleOp module, const CompilerOptions &options) {
-  PassManager pm(module.getContext());
-  configurePassManager(pm, options);
-  buildNVVMLoweringPipeline(pm, options.cuda);
-  if (options.printPipeline) {
-    llvm::errs() << "ampc nvvm lowering: ";
-    pm.printAsTextualPipeline(llvm::errs());
-    llvm::errs() << "\n";
+namespace {
+/// Where the CUDA toolkit's pieces are; either may be empty.
+struct CudaToolkit {
+  std::string ptxas;
+  /// The directory holding nvvm/libdevice (what MLIR calls the toolkit path).
+  std::string root;
+};
+} // namespace
+
+static bool hasLibDevice(StringRef root) {
+  SmallString<256> path(root);
+  llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+  return llvm::sys::fs::exists(path);
+}
+
+/// The CUDA toolkit: ptxas on PATH, else under the first toolkit directory
+/// ($CUDA_HOME, $CUDA_PATH, the directory above a ptxas found on PATH, with
+/// symbolic links resolved, /usr/local/cuda). The toolkit directory must hold
+/// libdevice: a ptxas on PATH may be a wrapper script outside the toolkit.
+static CudaToolkit findCudaToolkit() {
+  CudaToolkit toolkit;
+  SmallVector<std::string> roots;
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char *value = std::getenv(variable); value && *value)
+      roots.push_back(value);
+  if (llvm::ErrorOr<std::string> onPath = llvm::sys::findProgramByName("ptxas")) {
+    toolkit.ptxas = *onPath;
+    SmallString<256> real;
+    if (!llvm::sys::fs::real_path(*onPath, real))
+      roots.push_back(llvm::sys::path::parent_path(llvm::sys::path::parent_path(real)).str());
   }
-  if (failed(pm.run(module)))
-    return failure();
-  std::string ptx;
-  llvm::raw_string_ostream os(ptx);
-  module.walk([&](gpu::BinaryOp binary) {
-    for (Attribute attr : binary.getObjects())
-      if (auto object = dyn_cast<gpu::ObjectAttr>(attr))
-        os << "// ampc: gpu.module @" << binary.getSymName() << "\n" << object.getObject().getValue() << "\n";
-  });
-  if (ptx.empty())
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots) {
+    SmallString<256> ptxas(root);
+    llvm::sys::path::append(ptxas, "bin", "ptxas");
+    if (toolkit.ptxas.empty() && llvm::sys::fs::can_execute(ptxas))
+      toolkit.ptxas = std::string(ptxas);
+    if (toolkit.root.empty() && hasLibDevice(root))
+      toolkit.root = root;
+  }
+  return toolkit;
+}
+
+/// The first libdevice function that PTX declares but does not define, as in
+/// `.extern .func  (.param .b32 func_retval0) __nv_expf(`.
+static std::optional<StringRef> firstLibDeviceCall(StringRef ptx) {
+  SmallVector<StringRef> lines;
+  ptx.split(lines, '\n');
+  for (StringRef line : lines) {
+    if (!line.trim().starts_with(".extern .func"))
+      continue;
+    size_t at = line.find("__nv_");
+    if (at != StringRef::npos)
+      return line.substr(at).take_until([](char c) { return c == '(' || c == ' ' || c == ';'; });
+  }
+  return std::nullopt;
+}
+
+/// The ampc CUDA runtime library next to the ampc binary (build tree:
+/// bin/ampc and lib/libampc_cuda_runtime.so); "" when not built.
+static std::string findCudaRuntime() {
+  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  if (executable.empty())
+    return "";
+  SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
+  llvm::sys::path::append(path, "lib", "libampc_cuda_runtime.so");
+  return llvm::sys::fs::exists(path) ? std::string(path) : "";
+}
+
+/// The kernels of a lowered CUDA module: the object of its one gpu.binary.
+static FailureOr<StringRef> kernelObject(ModuleOp module) {
+  SmallVector<gpu::BinaryOp> binaries(module.getOps<gpu::BinaryOp>());
+  if (binaries.empty())
     return module.emitError("ampc: the module has no GPU kernels to emit");
-  return writeText(module.getLoc(), options.outputPath, [&](raw_ostream &out) { out << ptx; });
+  if (binaries.size() > 1)
+    return module.emitError("ampc: expected one kernel binary, found ") << binaries.size();
+  for (Attribute attr : binaries.front().getObjects())
+    if (auto object = dyn_cast<gpu::ObjectAttr>(attr))
+      return object.getObject().getValue();
+  return module.emitError("ampc: the kernel binary holds no object");
 }
 
 LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                             const CompilerOptions &options) {
   MLIRContext *ctx = module.getContext();
   Location loc = module.getLoc();
-  if (options.target == Target::CUDA && options.emit != Emit::PTX && options.emit != Emit::MLIR)
-    return emitError(loc) << "ampc: --target=cuda emits --emit=ptx or --emit=mlir so far; "
-                             "CUDA shared libraries need the CUDA runtime, which is not there yet";
-  if (options.target == Target::CPU && options.emit == Emit::PTX)
-    return emitError(loc) << "ampc: --emit=ptx needs --target=cuda";
-  bool binary = options.emit == Emit::Object || options.emit == Emit::Shared;
+  bool kernelsOnly = options.emit == Emit::PTX || options.emit == Emit::Cubin;
+  if (options.target == Target::CPU && kernelsOnly)
+    return emitError(loc) << "ampc: --emit=" << (options.emit == Emit::PTX ? "ptx" : "cubin")
+                          << " needs --target=cuda";
+  // Kernels as cubin when ptxas is there (loaded as they are), else as PTX
+  // (compiled by the driver when the library loads).
+  CUDALoweringOptions cuda = options.cuda;
+  bool withoutLibDevice = false;
+  if (options.target == Target::CUDA) {
+    CudaToolkit toolkit = findCudaToolkit();
+    withoutLibDevice = toolkit.root.empty();
+    if (options.emit == Emit::Cubin && toolkit.ptxas.empty())
+      return emitError(loc) << "ampc: --emit=cubin needs ptxas from the CUDA toolkit (not on "
+                               "PATH, in $CUDA_HOME/bin or /usr/local/cuda/bin); --emit=ptx "
+                               "needs no toolkit";
+    // Without libdevice a library keeps its kernels as PTX, so that calls
+    // left unresolved are named below instead of failing inside ptxas.
+    bool cubin = options.emit == Emit::Cubin ||
+                 (!kernelsOnly && !toolkit.ptxas.empty() && !withoutLibDevice);
+    cuda.binaryFormat = cubin ? "bin" : "isa";
+    // libdevice, which math ops in kernels link.
+    cuda.toolkitPath = toolkit.root;
+  }
+  bool binary = options.emit == Emit::Object || options.emit == Emit::Shared ||
+                options.emit == Emit::Cubin;
   if (binary && options.outputPath == "-")
     return emitError(loc) << "ampc: binary output needs -o FILE";
 
@@ -219,11 +310,15 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   }
   PassManager lower(ctx);
   configurePassManager(lower, options);
-  buildCPULoweringPipeline(lower);
+  if (options.target == Target::CUDA)
+    buildCUDALoweringPipeline(lower, cuda);
+  else
+    buildCPULoweringPipeline(lower);
   if (options.printPipeline) {
     llvm::errs() << "ampc mixed precision: ";
     amp.printAsTextualPipeline(llvm::errs());
-    llvm::errs() << "\nampc cpu lowering: ";
+    llvm::errs() << "\nampc " << (options.target == Target::CUDA ? "cuda" : "cpu")
+                 << " lowering: ";
     lower.printAsTextualPipeline(llvm::errs());
     llvm::errs() << "\n";
   }
@@ -231,9 +326,6 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     return failure();
   if (options.emit == Emit::MLIR)
     return writeText(loc, options.outputPath, [&](raw_ostream &os) { module.print(os); });
-
-  if (options.emit == Emit::PTX)
-    return emitPTX(module, options);
 
   // The manifest describes the tensor-level signatures, before lowering.
   std::string manifest;
@@ -244,15 +336,47 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     manifest = std::move(*built);
   }
 
-  // 2. Lower to the LLVM dialect, then to LLVM IR.
-  if (failed(lower.run(module)))
-    return failure();
-  // Name the first op the CPU back end could not lower, where the user wrote it.
+  // 2. Lower to the LLVM dialect (and, for CUDA, kernels to a gpu.binary),
+  // then to LLVM IR.
+  {
+    // With no toolkit found, MLIR's NVVM serializer still looks for libdevice
+    // in its default places and reports them missing without failing; the
+    // calls left unresolved are reported below, by name.
+    ScopedDiagnosticHandler quietLibDeviceSearch(ctx, [&](Diagnostic &diag) {
+      std::string message = diag.str();
+      return success(withoutLibDevice && diag.getSeverity() == DiagnosticSeverity::Error &&
+                     (StringRef(message).starts_with("LibDevice path: ") ||
+                      StringRef(message).starts_with("CUDA path: ")));
+    });
+    if (failed(lower.run(module)))
+      return failure();
+  }
+  if (options.target == Target::CUDA) {
+    FailureOr<StringRef> kernels = kernelObject(module);
+    if (failed(kernels))
+      return failure();
+    // Without the toolkit's libdevice, math functions stay unresolved.
+    std::optional<StringRef> unresolved = firstLibDeviceCall(*kernels);
+    if (unresolved && options.emit != Emit::Cubin) {
+      // PTX alone may still be linked elsewhere; a library could not load.
+      if (!kernelsOnly)
+        return emitError(loc) << "ampc: the kernels call libdevice's '" << *unresolved
+                              << "', but no CUDA toolkit with nvvm/libdevice was found; "
+                                 "install it or set CUDA_HOME";
+      emitWarning(loc) << "ampc: the PTX calls libdevice's '" << *unresolved
+                       << "' (no CUDA toolkit with nvvm/libdevice found to link it)";
+    }
+    if (kernelsOnly)
+      return writeText(loc, options.outputPath, [&](raw_ostream &os) { os << *kernels; });
+  }
+  // Name the first op the back end could not lower, where the user wrote it.
   WalkResult unsupported = module.walk([&](Operation *op) {
-    if (op == module.getOperation() || isa<UnrealizedConversionCastOp>(op) ||
+    if (op == module.getOperation() || isa<UnrealizedConversionCastOp, gpu::BinaryOp, gpu::LaunchFuncOp>(op) ||
         op->getDialect()->getNamespace() == "llvm")
       return WalkResult::advance();
-    op->emitError("ampc: '") << op->getName() << "' is not supported by the CPU back end";
+    op->emitError("ampc: '") << op->getName() << "' is not supported by the "
+                             << (options.target == Target::CUDA ? "CUDA" : "CPU")
+                             << " back end";
     return WalkResult::interrupt();
   });
   if (unsupported.wasInterrupted())
@@ -298,7 +422,15 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
         return emitError(loc) << "ampc: error writing the temporary object file";
     }
     FailureOr<AtomicOutput> library = AtomicOutput::create(loc, options.outputPath);
-    if (failed(library) || failed(linkShared(loc, objectPath, library->tempPath())))
+    std::string runtime;
+    if (options.target == Target::CUDA) {
+      runtime = findCudaRuntime();
+      if (runtime.empty())
+        llvm::errs() << "ampc: warning: the ampc CUDA runtime was not built (no CUDA toolkit "
+                        "at build time); the library needs libampc_cuda_runtime.so loaded "
+                        "before it\n";
+    }
+    if (failed(library) || failed(linkShared(loc, objectPath, library->tempPath(), runtime)))
       return failure();
     // Manifest first: a library never appears without its manifest.
     if (failed(writeText(loc, options.outputPath + ".json",
@@ -308,6 +440,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   }
   case Emit::MLIR:
   case Emit::PTX:
+  case Emit::Cubin:
     break;
   }
   llvm_unreachable("unhandled emit kind");

@@ -6,6 +6,21 @@
 
 using namespace mlir;
 
+namespace {
+struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features", llvm::cl::desc("PTX ISA features"),
+                               llvm::cl::init("+ptx80")};
+  Option<bool> libraryGemm{*this, "library-gemm",
+                           llvm::cl::desc("Matmul-like ops through cuBLASLt"),
+                           llvm::cl::init(true)};
+  Option<std::string> format{*this, "format", llvm::cl::desc("isa (PTX), bin or fatbin"),
+                             llvm::cl::init("isa")};
+  Option<std::string> toolkit{*this, "toolkit", llvm::cl::desc("CUDA toolkit path")};
+};
+} // namespace
+
 void ampc::registerPipelines() {
   PassPipelineRegistration<>(
       "amp-ingest",
@@ -22,9 +37,18 @@ void ampc::registerPipelines() {
       "Lower a (mixed-precision) module to the LLVM dialect for CPUs, with C "
       "entry points whose results are caller-provided out-params",
       buildCPULoweringPipeline);
-  PassPipelineRegistration<>(
-      "amp-lower-to-nvvm",
-      "Lower a (mixed-precision) module to GPU kernels and PTX for NVIDIA GPUs "
-      "(sm_90, PTX 8.0); structured ops become naive kernels for now",
-      [](OpPassManager &pm) { buildNVVMLoweringPipeline(pm, NVVMLoweringOptions()); });
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "amp-lower-to-cuda",
+      "Lower a (mixed-precision) module for NVIDIA GPUs: host code calling the "
+      "ampc CUDA runtime (device buffers, cuBLASLt GEMMs, launches on one "
+      "stream) and kernels in PTX or cubin",
+      [](OpPassManager &pm, const CUDAPipelineOptions &options) {
+        CUDALoweringOptions lowering;
+        lowering.chip = options.chip;
+        lowering.features = options.features;
+        lowering.libraryGemm = options.libraryGemm;
+        lowering.binaryFormat = options.format;
+        lowering.toolkitPath = options.toolkit;
+        buildCUDALoweringPipeline(pm, lowering);
+      });
 }

@@ -32,7 +32,7 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdou
                                        cl::value_desc("file"), cl::Required, cl::cat(category));
 static cl::opt<Target> target("target", cl::desc("Target"), cl::init(Target::CPU),
                               cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU"),
-                                         clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs (PTX so far)")),
+                                         clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs (cuBLASLt GEMMs + generated kernels)")),
                               cl::cat(category));
 static cl::opt<PrecisionFlag> precision(
     "precision", cl::desc("Compute precision"), cl::init(PrecisionFlag::FP16),
@@ -67,7 +67,9 @@ static cl::opt<Emit> emit("emit", cl::desc("What to write"), cl::init(Emit::Shar
                                      clEnumValN(Emit::Object, "obj", "an object file"),
                                      clEnumValN(Emit::Shared, "shared",
                                                 "a shared library and its JSON manifest"),
-                                     clEnumValN(Emit::PTX, "ptx", "PTX of the GPU kernels (--target=cuda)")),
+                                     clEnumValN(Emit::PTX, "ptx", "PTX of the GPU kernels (--target=cuda)"),
+                                     clEnumValN(Emit::Cubin, "cubin",
+                                                "the GPU kernels as cubin (--target=cuda; needs ptxas)")),
                           cl::cat(category));
 static cl::opt<unsigned> optLevel("opt-level", cl::desc("Optimization level 0-3 (also -O<n>)"),
                                   cl::init(2), cl::cat(category));
@@ -100,6 +102,9 @@ int main(int argc, char **argv) {
   registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // A diagnostic names the user's source line; the lowered op it was raised
+  // on (say, a gpu.module of thousands of lines) would bury it.
+  context.printOpOnDiagnostic(false);
 
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputFile, &error);

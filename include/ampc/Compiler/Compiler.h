@@ -18,7 +18,7 @@
 namespace ampc {
 
 enum class Target { CPU, CUDA };
-enum class Emit { MLIR, LLVM, Assembly, Object, Shared, PTX };
+enum class Emit { MLIR, LLVM, Assembly, Object, Shared, PTX, Cubin };
 
 struct CompilerOptions {
   Target target = Target::CPU;
@@ -33,7 +33,7 @@ struct CompilerOptions {
   Emit emit = Emit::Shared;
   unsigned optLevel = 2;
   /// CUDA target: the GPU architecture and PTX ISA features.
-  NVVMLoweringOptions cuda;
+  CUDALoweringOptions cuda;
   bool printPipeline = false;
   bool timePasses = false;
   /// Where the output goes; "-" is stdout (text outputs only).

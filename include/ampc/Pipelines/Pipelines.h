@@ -66,14 +66,24 @@ void buildIngestPipeline(mlir::OpPassManager &pm);
 /// with a C entry point per public function whose results are out-params.
 void buildCPULoweringPipeline(mlir::OpPassManager &pm);
 
-struct NVVMLoweringOptions {
+struct CUDALoweringOptions {
+  /// GPU architecture and PTX ISA features of the kernels.
   std::string chip = "sm_90";
   std::string features = "+ptx80";
+  /// Matmul-like ops through the runtime's cuBLASLt GEMM (else naive kernels).
+  bool libraryGemm = true;
+  /// Kernel code embedded in the host module: "isa" (PTX, JIT-compiled by the
+  /// driver at load; needs no toolkit), "bin" (cubin) or "fatbin" (both need
+  /// ptxas from the CUDA toolkit).
+  std::string binaryFormat = "isa";
+  /// The CUDA toolkit holding ptxas/fatbinary ("" : MLIR's default search).
+  std::string toolkitPath;
 };
 
-/// The CUDA back end's device path so far: structured ops to GPU kernels,
-/// NVVM, and PTX in `gpu.binary` ops (LLVM's NVPTX target only).
-void buildNVVMLoweringPipeline(mlir::OpPassManager &pm, const NVVMLoweringOptions &options);
+/// amp-lower-to-cuda: host code calling the ampc CUDA runtime (device
+/// buffers, cuBLASLt GEMMs, kernel launches on one stream) with the kernels
+/// of every other structured op lowered through NVVM and embedded.
+void buildCUDALoweringPipeline(mlir::OpPassManager &pm, const CUDALoweringOptions &options);
 
 /// Registers every ampc pipeline with the global pass registry.
 void registerPipelines();
