@@ -74,7 +74,7 @@ class Function:
         if list(value.shape) != list(spec["shape"]):
             raise ValueError("%s must have shape %s, got %s"
                              % (what, tuple(spec["shape"]), value.shape))
-        return np.ascontiguousarray(value)
+        return np.asarray(value, order="C")  # ascontiguousarray would make 0-d arrays 1-d
 
     def __call__(self, *args):
         if len(args) != len(self.arguments):
@@ -91,19 +91,19 @@ class Function:
 class Module:
     """A loaded library: its functions and, for a training step, its state."""
 
-    def __init__(self, path):
-        manifest_path = path + ".json"
-        if not os.path.exists(path):
-            raise FileNotFoundError(path)
-        if not os.path.exists(manifest_path):
-            raise FileNotFoundError("no manifest next to %s (expected %s)" % (path, manifest_path))
-        with open(manifest_path) as f:
-            self.manifest = json.load(f)
-        self._library = ctypes.CDLL(os.path.abspath(path))
-        self.functions = {e["name"]: Function(self._library, e) for e in self.manifest["functions"]}
+    def __init__(self, path, manifest=None):
+        self.manifest = manifest if manifest is not None else read_manifest(path)
+        self._library = self._load_library(path)
+        self.functions = {e["name"]: self._function(e) for e in self.manifest["functions"]}
         steps = [f for f in self.functions.values() if f.training_step]
         self.train_step = steps[0] if steps else None
         self.state = None
+
+    def _load_library(self, path):
+        return ctypes.CDLL(os.path.abspath(path))
+
+    def _function(self, entry):
+        return Function(self._library, entry)
 
     def __getitem__(self, name):
         return self.functions[name]
@@ -193,6 +193,23 @@ class Module:
         self.state = values
 
 
-def load(path):
-    """Loads a shared library compiled by ampc (with its manifest)."""
-    return Module(path)
+def read_manifest(path):
+    """The manifest ampc wrote next to the library at `path`."""
+    manifest_path = path + ".json"
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    if not os.path.exists(manifest_path):
+        raise FileNotFoundError("no manifest next to %s (expected %s)" % (path, manifest_path))
+    with open(manifest_path) as f:
+        return json.load(f)
+
+
+def load(path, use_graphs=False):
+    """Loads a shared library compiled by ampc (with its manifest). Libraries
+    for --target=cuda keep their state on the GPU; `use_graphs` replays each
+    of their steps as a captured CUDA graph."""
+    manifest = read_manifest(path)
+    if manifest.get("target") == "cuda":
+        from .cuda import CudaModule
+        return CudaModule(path, manifest, use_graphs=use_graphs)
+    return Module(path, manifest)
