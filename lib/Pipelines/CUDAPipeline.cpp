@@ -39,6 +39,8 @@ void ampc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDALoweringOption
   // threads shaped by rank, the innermost loop on threadIdx.x so that
   // neighbouring threads touch neighbouring elements (coalesced accesses).
   addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
+  // Reduction accumulators in registers, not in global memory.
+  pm.addNestedPass<func::FuncOp>(createAMPGPUPromoteAccumulators());
   pm.addNestedPass<func::FuncOp>(createAMPGPUTileParallelLoops());
   addUpstream(pm, "func.func(gpu-map-parallel-loops{mapping-policy=innermost-first})");
   addUpstream(pm, "func.func(convert-parallel-loops-to-gpu)");

@@ -1,7 +1,9 @@
 //===- GPULibraryGemm.cpp - the amp-gpu-library-gemm pass -------------------===//
 //
 // Matmul-like ops on buffers become calls to ampc_cuda_gemm (cuBLASLt), with
-// zero fills folded into beta and feeding transposes into the GEMM's flags.
+// zero fills folded into beta, feeding transposes into the GEMM's flags, and
+// a consuming bias addition or rounding into the GEMM's epilogue and output
+// type.
 //
 //===----------------------------------------------------------------------===//
 
@@ -149,27 +151,229 @@ linalg::TransposeOp foldableTranspose(Value input, Operation *gemm) {
   return transpose;
 }
 
-/// A linalg.fill of zero into `output` that is the last writer before `gemm`
-/// (output being a fresh allocation, only its uses can touch it).
-linalg::FillOp foldableZeroFill(Value output, Operation *gemm) {
+/// Whether `fill` writes a constant zero.
+bool isZeroFill(linalg::FillOp fill) {
+  Attribute value;
+  if (!matchPattern(fill.getInputs()[0], m_Constant(&value)))
+    return false;
+  auto floatValue = dyn_cast<FloatAttr>(value);
+  return floatValue && floatValue.getValue().isZero();
+}
+
+/// Whether the source of `copy` holds zeros when copied: a fresh
+/// allocation whose last writer before the copy is a zero fill. One zeroed
+/// tensor feeding several matmuls bufferizes to such a buffer and a copy per
+/// matmul.
+bool copiesZeros(memref::CopyOp copy) {
+  Value source = copy.getSource();
+  if (!source.getDefiningOp<memref::AllocOp>())
+    return false;
+  for (Operation *op = copy->getPrevNode(); op; op = op->getPrevNode()) {
+    if (!mayWrite(op, source))
+      continue;
+    auto fill = dyn_cast<linalg::FillOp>(op);
+    return fill && fill.getOutputs()[0] == source && isZeroFill(fill);
+  }
+  return false;
+}
+
+/// The op that zeroes `output` for `gemm` (output being a fresh allocation,
+/// only its uses can touch it): a linalg.fill of zero, or a copy from a
+/// buffer that holds zeros, as the last writer before the GEMM.
+Operation *foldableZeroInit(Value output, Operation *gemm) {
   if (!output.getDefiningOp<memref::AllocOp>())
     return nullptr;
   for (Operation *op = gemm->getPrevNode(); op; op = op->getPrevNode()) {
-    bool usesOutput = llvm::is_contained(op->getOperands(), output);
-    if (!usesOutput)
+    if (!llvm::is_contained(op->getOperands(), output))
       continue;
-    auto fill = dyn_cast<linalg::FillOp>(op);
-    if (!fill || fill.getOutputs()[0] != output)
-      return nullptr;
-    Attribute value;
-    if (!matchPattern(fill.getInputs()[0], m_Constant(&value)))
-      return nullptr;
-    auto floatValue = dyn_cast<FloatAttr>(value);
-    if (!floatValue || !floatValue.getValue().isZero())
-      return nullptr;
-    return fill;
+    if (isa<memref::DimOp>(op))
+      continue;
+    if (auto fill = dyn_cast<linalg::FillOp>(op))
+      return fill.getOutputs()[0] == output && isZeroFill(fill) ? op : nullptr;
+    if (auto copy = dyn_cast<memref::CopyOp>(op))
+      return copy.getTarget() == output && copiesZeros(copy) ? op : nullptr;
+    return nullptr;
   }
   return nullptr;
+}
+
+/// The precision in which a payload value carries the block argument `arg`:
+/// `arg` itself or `extf(arg)` carry it in arg's type, `extf(truncf(arg))`
+/// in the truncated type. Adds the ops walked through to `chain`.
+std::optional<Type> carriedPrecision(Value value, BlockArgument arg,
+                                     SmallPtrSetImpl<Operation *> &chain) {
+  if (value == arg)
+    return arg.getType();
+  auto ext = value.getDefiningOp<arith::ExtFOp>();
+  if (!ext)
+    return std::nullopt;
+  if (ext.getIn() == arg) {
+    chain.insert(ext);
+    return arg.getType();
+  }
+  auto trunc = ext.getIn().getDefiningOp<arith::TruncFOp>();
+  if (!trunc || trunc.getIn() != arg)
+    return std::nullopt;
+  chain.insert(ext);
+  chain.insert(trunc);
+  return trunc.getType();
+}
+
+/// A bias addition that cuBLASLt's BIAS epilogue can compute: a 2-D
+/// elementwise generic reading the GEMM's result `c` (identity map) and a
+/// bias vector along N, writing `round(c + bias)` into a fresh row-major
+/// buffer of the GEMM's output type.
+struct BiasEpilogue {
+  linalg::GenericOp generic;
+  Value bias;          ///< The f32/f16/bf16 vector as stored.
+  Type biasPrecision;  ///< The type it is added in (cuBLASLt's bias type).
+  Value output;
+};
+
+std::optional<BiasEpilogue> matchBiasEpilogue(linalg::GenericOp generic, Value c,
+                                              Type inputType) {
+  if (!generic.hasPureBufferSemantics() || generic.getNumDpsInputs() != 2 ||
+      generic.getNumDpsInits() != 1 || generic.getNumLoops() != 2 ||
+      generic.getNumParallelLoops() != 2)
+    return std::nullopt;
+  MLIRContext *ctx = generic.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap alongN = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  unsigned cIndex = generic.getDpsInputs()[0] == c ? 0 : 1;
+  if (generic.getDpsInputs()[cIndex] != c || generic.getDpsInputs()[1 - cIndex] == c ||
+      maps[cIndex] != identity || maps[1 - cIndex] != alongN || maps[2] != identity)
+    return std::nullopt;
+  BiasEpilogue epilogue;
+  epilogue.generic = generic;
+  epilogue.bias = generic.getDpsInputs()[1 - cIndex];
+  epilogue.output = generic.getDpsInits()[0];
+  auto biasType = dyn_cast<MemRefType>(epilogue.bias.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (!biasType || failed(biasType.getStridesAndOffset(strides, offset)) || strides[0] != 1 ||
+      !hasUnitInnerStride(epilogue.output))
+    return std::nullopt;
+
+  Block &body = generic.getRegion().front();
+  BlockArgument cArg = body.getArgument(cIndex), biasArg = body.getArgument(1 - cIndex);
+  Type outType = body.getArgument(2).getType();
+  if (!body.getArgument(2).use_empty() || (!outType.isF32() && outType != inputType))
+    return std::nullopt;
+  SmallPtrSet<Operation *, 8> chain;
+  Value sum = body.getTerminator()->getOperand(0);
+  if (!outType.isF32()) {
+    auto round = sum.getDefiningOp<arith::TruncFOp>();
+    if (!round)
+      return std::nullopt;
+    chain.insert(round);
+    sum = round.getIn();
+  }
+  auto add = sum.getDefiningOp<arith::AddFOp>();
+  if (!add || !add.getType().isF32())
+    return std::nullopt;
+  chain.insert(add);
+  for (bool swapped : {false, true}) {
+    SmallPtrSet<Operation *, 8> operands;
+    std::optional<Type> cPrecision =
+        carriedPrecision(swapped ? add.getRhs() : add.getLhs(), cArg, operands);
+    std::optional<Type> biasPrecision =
+        carriedPrecision(swapped ? add.getLhs() : add.getRhs(), biasArg, operands);
+    if (!cPrecision || !biasPrecision)
+      continue;
+    // cuBLASLt adds a bias of the output's type to the f32 accumulator and
+    // rounds once. The payload may round the product to that type first
+    // (double rounding that the epilogue leaves out); it must not round it
+    // to anything else, nor the bias.
+    if (*biasPrecision != outType || (!cPrecision->isF32() && *cPrecision != outType))
+      return std::nullopt;
+    chain.insert(operands.begin(), operands.end());
+    if (chain.size() + 1 != body.getOperations().size())
+      return std::nullopt; // the payload computes something else too
+    epilogue.biasPrecision = *biasPrecision;
+    return epilogue;
+  }
+  return std::nullopt;
+}
+
+/// Whether the GEMM `gemm` may run at `consumer` instead (later in the same
+/// block): nothing in between writes what it reads, and nothing in between
+/// but the allocation touches `output`.
+bool canMoveGemmTo(Operation *gemm, Operation *consumer, ArrayRef<Value> reads, Value output) {
+  if (consumer->getBlock() != gemm->getBlock() || !gemm->isBeforeInBlock(consumer))
+    return false;
+  Value outputRoot = rootBuffer(output);
+  for (Operation *op = gemm->getNextNode(); op != consumer; op = op->getNextNode()) {
+    for (Value read : reads)
+      if (mayWrite(op, rootBuffer(read)))
+        return false;
+    if (op == outputRoot.getDefiningOp())
+      continue;
+    bool touchesOutput = false;
+    op->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands())
+        if (rootBuffer(operand) == outputRoot)
+          touchesOutput = true;
+    });
+    if (touchesOutput)
+      return false;
+  }
+  return true;
+}
+
+/// The users of a GEMM result buffer besides the GEMM, its folded zero fill
+/// and its frees.
+SmallVector<Operation *> resultReaders(Value c, Operation *gemm, Operation *fill) {
+  SmallVector<Operation *> readers;
+  for (Operation *user : c.getUsers())
+    if (user != gemm && user != fill && !isa<memref::DeallocOp, memref::DimOp>(user))
+      readers.push_back(user);
+  return readers;
+}
+
+/// Whether every reader of `c` is an elementwise-style generic that only
+/// reads it as an input and rounds it to `type` first: the GEMM can then
+/// write `type` directly (cuBLASLt rounds to nearest even, as arith.truncf).
+bool readersRoundTo(ArrayRef<Operation *> readers, Value c, Type type) {
+  if (readers.empty())
+    return false;
+  for (Operation *reader : readers) {
+    auto generic = dyn_cast<linalg::GenericOp>(reader);
+    if (!generic || !generic.hasPureBufferSemantics() ||
+        llvm::is_contained(generic.getDpsInits(), c))
+      return false;
+    Block &body = generic.getRegion().front();
+    for (OpOperand *input : generic.getDpsInputOperands()) {
+      if (input->get() != c)
+        continue;
+      for (Operation *user : body.getArgument(input->getOperandNumber()).getUsers()) {
+        auto trunc = dyn_cast<arith::TruncFOp>(user);
+        if (!trunc || trunc.getType() != type || trunc.getRoundingmodeAttr())
+          return false;
+      }
+    }
+  }
+  return true;
+}
+
+/// Rewrites the readers of `c` to read `narrow` (of the type they rounded to).
+void readNarrowed(ArrayRef<Operation *> readers, Value c, Value narrow) {
+  Type type = cast<MemRefType>(narrow.getType()).getElementType();
+  for (Operation *reader : readers) {
+    auto generic = cast<linalg::GenericOp>(reader);
+    Block &body = generic.getRegion().front();
+    for (OpOperand *input : generic.getDpsInputOperands()) {
+      if (input->get() != c)
+        continue;
+      BlockArgument arg = body.getArgument(input->getOperandNumber());
+      arg.setType(type);
+      for (Operation *trunc : llvm::make_early_inc_range(arg.getUsers())) {
+        trunc->getResult(0).replaceAllUsesWith(arg);
+        trunc->erase();
+      }
+      input->set(narrow);
+    }
+  }
 }
 
 class GPULibraryGemmPass : public ampc::impl::AMPGPULibraryGemmBase<GPULibraryGemmPass> {
@@ -180,8 +384,11 @@ public:
     ModuleOp module = getOperation();
     SmallVector<linalg::LinalgOp> candidates;
     module.walk([&](linalg::LinalgOp op) {
-      // Kernels already inside GPU code are not host GEMMs.
-      if (!op->getParentOfType<gpu::GPUModuleOp>() && !op->getParentOfType<gpu::LaunchOp>())
+      // Kernels already inside GPU code are not host GEMMs. Only
+      // contractions: a rewrite erases other structured ops (fills,
+      // transposes, bias additions), never another contraction.
+      if (!op->getParentOfType<gpu::GPUModuleOp>() && !op->getParentOfType<gpu::LaunchOp>() &&
+          linalg::isaContractionOpInterface(op))
         candidates.push_back(op);
     });
     for (linalg::LinalgOp op : candidates)
@@ -200,6 +407,7 @@ private:
     inputs.append(4, index);      // batch, m, n, k
     inputs.append(9, index);      // a, lda, stride_a, b, ldb, stride_b, c, ldc, stride_c
     inputs.push_back(builder.getF32Type()); // beta
+    inputs.push_back(index);                 // bias (0: none)
     auto function = func::FuncOp::create(builder, module.getLoc(), kGemmFunction,
                                          builder.getFunctionType(inputs, {}));
     function.setPrivate();
@@ -251,13 +459,58 @@ private:
       }
     }
     float beta = 1.0f;
-    if (linalg::FillOp fill = foldableZeroFill(c, op)) {
+    Operation *fill = foldableZeroInit(c, op);
+    if (fill) {
       beta = 0.0f;
       folded.push_back(fill);
       ++numFoldedFills;
     }
 
-    OpBuilder builder(op);
+    // Consumers that fold into the call, for a low-precision GEMM that
+    // starts from zero into a buffer of its own: a bias addition (written by
+    // cuBLASLt's epilogue) or a rounding of every read to the input type
+    // (cuBLASLt writes that type). Either way no f32 result is written.
+    Operation *insertionPoint = op;
+    std::optional<BiasEpilogue> epilogue;
+    Value resultToDrop;
+    Type lowType = elementType(a.buffer);
+    if (fill && *typeA != 0) {
+      SmallVector<Operation *> readers = resultReaders(c, op, fill);
+      // The bias addition must be the result's one reader, or its first,
+      // updating it in place (what later readers see is what cuBLASLt writes).
+      Operation *firstReader = nullptr;
+      for (Operation *reader : readers)
+        if (reader->getBlock() == op->getBlock() &&
+            (!firstReader || reader->isBeforeInBlock(firstReader)))
+          firstReader = reader;
+      auto generic = dyn_cast_or_null<linalg::GenericOp>(firstReader);
+      if (generic && !batch &&
+          (readers.size() == 1 || llvm::is_contained(generic.getDpsInits(), c)))
+        epilogue = matchBiasEpilogue(generic, c, lowType);
+      if (epilogue && !canMoveGemmTo(op, epilogue->generic, {a.buffer, b.buffer, epilogue->bias},
+                                     epilogue->output))
+        epilogue.reset();
+      if (epilogue) {
+        insertionPoint = epilogue->generic;
+        resultToDrop = c;
+        c = epilogue->output;
+        typeC = typeCode(cast<MemRefType>(c.getType()).getElementType());
+        ++numBiasEpilogues;
+      } else if (readersRoundTo(readers, c, lowType)) {
+        OpBuilder builder(c.getDefiningOp());
+        Operation *narrow = builder.clone(*c.getDefiningOp());
+        auto type = cast<MemRefType>(c.getType());
+        narrow->getResult(0).setType(MemRefType::get(type.getShape(), lowType, type.getLayout(),
+                                                     type.getMemorySpace()));
+        readNarrowed(readers, c, narrow->getResult(0));
+        resultToDrop = c;
+        c = narrow->getResult(0);
+        typeC = typeA;
+        ++numNarrowedResults;
+      }
+    }
+
+    OpBuilder builder(insertionPoint);
     Location loc = op.getLoc();
     func::FuncOp callee = getOrDeclareGemm(builder);
     auto constIndex = [&](int64_t v) -> Value {
@@ -296,31 +549,91 @@ private:
     Value kSize = sizeOf(a.buffer, a.transposed ? aRank - 2 : aRank - 1);
     Address addrA = addressOf(a.buffer), addrB = addressOf(b.buffer), addrC = addressOf(c);
     Value betaValue = arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(beta));
+    // The bias, in the type cuBLASLt adds it in (the output's): as stored,
+    // or rounded into a temporary.
+    Value biasPointer = constIndex(0);
+    Value roundedBias;
+    if (epilogue) {
+      Value bias = epilogue->bias;
+      auto biasType = cast<MemRefType>(bias.getType());
+      if (biasType.getElementType() != epilogue->biasPrecision) {
+        Value length = memref::DimOp::create(builder, loc, bias, 0);
+        roundedBias = memref::AllocOp::create(
+            builder, loc, MemRefType::get({biasType.getDimSize(0)}, epilogue->biasPrecision),
+            biasType.isDynamicDim(0) ? ValueRange{length} : ValueRange{});
+        AffineMap identity = builder.getMultiDimIdentityMap(1);
+        Type precision = epilogue->biasPrecision;
+        linalg::GenericOp::create(
+            builder, loc, ValueRange{bias}, ValueRange{roundedBias},
+            ArrayRef<AffineMap>{identity, identity},
+            ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+            [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+              Value rounded = arith::TruncFOp::create(nested, nestedLoc, precision, args[0]);
+              linalg::YieldOp::create(nested, nestedLoc, rounded);
+            });
+        bias = roundedBias;
+      }
+      Value aligned = memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, bias);
+      auto metadata = memref::ExtractStridedMetadataOp::create(builder, loc, bias);
+      int64_t bytes = cast<MemRefType>(bias.getType()).getElementTypeBitWidth() / 8;
+      biasPointer = arith::AddIOp::create(
+          builder, loc, aligned,
+          arith::MulIOp::create(builder, loc, metadata.getOffset(), constIndex(bytes)));
+    }
     SmallVector<Value> args{constI32(*typeA), constI32(*typeB), constI32(*typeC),
                             constI32(a.transposed), constI32(b.transposed), batchSize,
                             mSize, nSize, kSize,
                             addrA.pointer, addrA.ld, addrA.batchStride,
                             addrB.pointer, addrB.ld, addrB.batchStride,
-                            addrC.pointer, addrC.ld, addrC.batchStride, betaValue};
+                            addrC.pointer, addrC.ld, addrC.batchStride, betaValue,
+                            biasPointer};
     func::CallOp::create(builder, loc, callee, args);
+    if (roundedBias)
+      memref::DeallocOp::create(builder, loc, roundedBias);
     ++numGemms;
 
     op->erase();
+    if (epilogue)
+      epilogue->generic->erase();
     for (Operation *producer : folded) {
-      Value buffer = isa<linalg::TransposeOp>(producer)
-                         ? cast<linalg::TransposeOp>(producer).getInit()
-                         : Value();
+      Value transposed, zeros;
+      if (auto transpose = dyn_cast<linalg::TransposeOp>(producer))
+        transposed = transpose.getInit();
+      if (auto copy = dyn_cast<memref::CopyOp>(producer))
+        zeros = copy.getSource();
       producer->erase();
       // A transposed copy nobody reads any more: drop it and its frees.
-      if (!buffer)
-        continue;
-      if (llvm::all_of(buffer.getUsers(), [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
-        for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+      if (transposed)
+        dropIfUnread(transposed);
+      // Zeros nobody copies any more: drop them, their fill and frees.
+      if (zeros && llvm::all_of(zeros.getUsers(), [](Operation *user) {
+            return isa<linalg::FillOp, memref::DeallocOp>(user);
+          })) {
+        for (Operation *user : llvm::make_early_inc_range(zeros.getUsers()))
           user->erase();
-        buffer.getDefiningOp()->erase();
+        zeros.getDefiningOp()->erase();
+      }
+    }
+    // The f32 result nobody reads any more.
+    if (resultToDrop) {
+      if (epilogue)
+        dropIfUnread(resultToDrop);
+      else {
+        // Its frees now free the narrow buffer.
+        resultToDrop.replaceAllUsesWith(c);
+        resultToDrop.getDefiningOp()->erase();
       }
     }
     return success();
+  }
+
+  /// Erases a buffer that is only freed, with its frees.
+  static void dropIfUnread(Value buffer) {
+    if (!llvm::all_of(buffer.getUsers(), [](Operation *u) { return isa<memref::DeallocOp>(u); }))
+      return;
+    for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+      user->erase();
+    buffer.getDefiningOp()->erase();
   }
 };
 

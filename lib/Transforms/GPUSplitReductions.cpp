@@ -134,49 +134,36 @@ linalg::GenericOp reshapeOneDimensional(OpBuilder &builder, linalg::GenericOp op
   return reshaped;
 }
 
-/// Splits a full reduction (rank >= 2) into partial results over the outer
-/// loop and a 1-D final stage, which it returns (null for a dynamic outer
-/// loop, leaving the op alone).
-linalg::GenericOp split(OpBuilder &builder, linalg::GenericOp op, Combiner combiner) {
-  Location loc = op.getLoc();
-  MLIRContext *ctx = op.getContext();
-  unsigned numLoops = op.getNumLoops();
-  auto resultType = cast<RankedTensorType>(op.getResultTypes()[0]);
-  Type element = resultType.getElementType();
-  int64_t outer = op.getStaticLoopRanges()[0];
-  if (ShapedType::isDynamic(outer))
-    return nullptr; // Dynamic shapes reduce in one thread.
-  SmallVector<OpFoldResult> partialSize{builder.getIndexAttr(outer)};
-  Value empty = tensor::EmptyOp::create(builder, loc, partialSize, element);
-  Value start = arith::ConstantOp::create(builder, loc, neutral(combiner, element));
-  Value init = linalg::FillOp::create(builder, loc, start, empty).getResult(0);
-
-  SmallVector<AffineMap> maps;
-  for (OpOperand *input : op.getDpsInputOperands())
-    maps.push_back(op.getMatchingIndexingMap(input));
-  maps.push_back(AffineMap::get(numLoops, 0, {getAffineDimExpr(0, ctx)}, ctx));
-  SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::reduction);
-  iterators[0] = utils::IteratorType::parallel;
-  auto partial = linalg::GenericOp::create(builder, loc, TypeRange{init.getType()},
-                                           op.getInputs(), ValueRange{init}, maps, iterators);
+/// Gives `partial` the payload of the full reduction `op`, combining from
+/// the neutral element: acc - x1 - x2 ... = acc - (x1 + x2 + ...), so a
+/// subtracting combiner adds its partial results.
+void copyPartialBody(linalg::GenericOp op, linalg::GenericOp partial, Combiner combiner) {
   IRMapping mapping;
   op.getRegion().cloneInto(&partial.getRegion(), mapping);
-  if (combiner.subtracts) {
-    // acc - x1 - x2 ... = acc - (x1 + x2 + ...): partial sums add.
-    Operation *clone = mapping.lookup(combiner.op);
-    OpBuilder inner(clone);
-    Value sum = arith::AddFOp::create(inner, clone->getLoc(), clone->getOperand(0),
-                                      clone->getOperand(1));
-    clone->getResult(0).replaceAllUsesWith(sum);
-    clone->erase();
-  }
+  if (!combiner.subtracts)
+    return;
+  Operation *clone = mapping.lookup(combiner.op);
+  OpBuilder inner(clone);
+  Value sum = arith::AddFOp::create(inner, clone->getLoc(), clone->getOperand(0),
+                                    clone->getOperand(1));
+  clone->getResult(0).replaceAllUsesWith(sum);
+  clone->erase();
+}
 
-  // final = combine(acc, partial[i]) over i.
-  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
-  AffineMap scalar1 = AffineMap::get(1, 0, {}, ctx);
+/// Replaces the full reduction `op` by the combination of every element of
+/// `partial` into its accumulator: a full reduction again, which is
+/// returned.
+linalg::GenericOp combinePartials(OpBuilder &builder, linalg::GenericOp op,
+                                  linalg::GenericOp partial, Combiner combiner) {
+  MLIRContext *ctx = op.getContext();
+  Type element = cast<RankedTensorType>(op.getResultTypes()[0]).getElementType();
+  int64_t rank = cast<RankedTensorType>(partial.getResultTypes()[0]).getRank();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap scalar = AffineMap::get(rank, 0, {}, ctx);
   auto final = linalg::GenericOp::create(
-      builder, loc, op.getResultTypes(), partial.getResults(), op.getOutputs(),
-      ArrayRef<AffineMap>{id1, scalar1}, ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
+      builder, op.getLoc(), op.getResultTypes(), partial.getResults(), op.getOutputs(),
+      ArrayRef<AffineMap>{identity, scalar},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::reduction),
       [&](OpBuilder &b, Location l, ValueRange args) {
         Operation *combined = b.create(l, combiner.op->getName().getIdentifier(),
                                        ValueRange{args[1], args[0]}, TypeRange{element},
@@ -186,6 +173,112 @@ linalg::GenericOp split(OpBuilder &builder, linalg::GenericOp op, Combiner combi
   op->replaceAllUsesWith(final->getResults());
   op->erase();
   return final;
+}
+
+/// A 2-D full reduction over R x C with many rows: thread (a, j) reduces
+/// rows a*c .. a*c+c-1 of column j, so that neighbouring threads read
+/// neighbouring elements (coalesced) and (R / c) * C threads share the
+/// work; the [R / c, C] partial results are reduced by the returned final
+/// stage. Splitting over rows alone would give R threads, each reading a
+/// row in order, with neighbours a row apart. Null (the op left alone)
+/// unless the shapes are static, R >= 1024 has a divisor in [8, 64], and
+/// every input is indexed by (d0, d1), (d0), (d1) or ().
+constexpr int64_t kManyRows = 1024;
+
+linalg::GenericOp splitRowChunks(OpBuilder &builder, linalg::GenericOp op, Combiner combiner) {
+  if (op.getNumLoops() != 2)
+    return nullptr;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t rows = ranges[0], columns = ranges[1];
+  if (ShapedType::isDynamic(rows) || ShapedType::isDynamic(columns) || rows < kManyRows)
+    return nullptr;
+  int64_t chunk = 0;
+  for (int64_t c = 64; c >= 8; --c)
+    if (rows % c == 0) {
+      chunk = c;
+      break;
+    }
+  if (!chunk)
+    return nullptr;
+  MLIRContext *ctx = op.getContext();
+  Location loc = op.getLoc();
+  AffineExpr a = getAffineDimExpr(0, ctx), b = getAffineDimExpr(1, ctx),
+             j = getAffineDimExpr(2, ctx);
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    Value value = input->get();
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type || !type.hasStaticShape())
+      return nullptr;
+    ArrayRef<AffineExpr> results = map.getResults();
+    if (results.size() == 2 && results[0] == d0 && results[1] == d1) {
+      value = tensor::ExpandShapeOp::create(
+          builder, loc, RankedTensorType::get({rows / chunk, chunk, columns}, type.getElementType()),
+          value, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+      maps.push_back(AffineMap::get(3, 0, {a, b, j}, ctx));
+    } else if (results.size() == 1 && results[0] == d0) {
+      value = tensor::ExpandShapeOp::create(
+          builder, loc, RankedTensorType::get({rows / chunk, chunk}, type.getElementType()), value,
+          ArrayRef<ReassociationIndices>{{0, 1}});
+      maps.push_back(AffineMap::get(3, 0, {a, b}, ctx));
+    } else if (results.size() == 1 && results[0] == d1) {
+      maps.push_back(AffineMap::get(3, 0, {j}, ctx));
+    } else if (results.empty()) {
+      maps.push_back(AffineMap::get(3, 0, {}, ctx));
+    } else {
+      return nullptr;
+    }
+    inputs.push_back(value);
+  }
+  Type element = cast<RankedTensorType>(op.getResultTypes()[0]).getElementType();
+  SmallVector<OpFoldResult> partialSizes{builder.getIndexAttr(rows / chunk),
+                                         builder.getIndexAttr(columns)};
+  Value empty = tensor::EmptyOp::create(builder, loc, partialSizes, element);
+  Value start = arith::ConstantOp::create(builder, loc, neutral(combiner, element));
+  Value init = linalg::FillOp::create(builder, loc, start, empty).getResult(0);
+  maps.push_back(AffineMap::get(3, 0, {a, j}, ctx));
+  auto partial = linalg::GenericOp::create(
+      builder, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::reduction,
+                                    utils::IteratorType::parallel});
+  copyPartialBody(op, partial, combiner);
+  return combinePartials(builder, op, partial, combiner);
+}
+
+/// Splits a full reduction (rank >= 2) into partial results over the outer
+/// loop (or, for rows longer than kSerialLimit, over the columns) and a 1-D
+/// final stage, which it returns (null for a dynamic extent, leaving the op
+/// alone).
+linalg::GenericOp split(OpBuilder &builder, linalg::GenericOp op, Combiner combiner) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  unsigned numLoops = op.getNumLoops();
+  Type element = cast<RankedTensorType>(op.getResultTypes()[0]).getElementType();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  // Over the columns of long rows, neighbouring threads read neighbouring
+  // elements; over rows, each would walk its own row.
+  unsigned parallelDim = numLoops == 2 && ranges[1] > kSerialLimit ? 1 : 0;
+  int64_t extent = ranges[parallelDim];
+  if (ShapedType::isDynamic(extent))
+    return nullptr; // Dynamic shapes reduce in one thread.
+  SmallVector<OpFoldResult> partialSize{builder.getIndexAttr(extent)};
+  Value empty = tensor::EmptyOp::create(builder, loc, partialSize, element);
+  Value start = arith::ConstantOp::create(builder, loc, neutral(combiner, element));
+  Value init = linalg::FillOp::create(builder, loc, start, empty).getResult(0);
+
+  SmallVector<AffineMap> maps;
+  for (OpOperand *input : op.getDpsInputOperands())
+    maps.push_back(op.getMatchingIndexingMap(input));
+  maps.push_back(AffineMap::get(numLoops, 0, {getAffineDimExpr(parallelDim, ctx)}, ctx));
+  SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::reduction);
+  iterators[parallelDim] = utils::IteratorType::parallel;
+  auto partial = linalg::GenericOp::create(builder, loc, TypeRange{init.getType()},
+                                           op.getInputs(), ValueRange{init}, maps, iterators);
+  copyPartialBody(op, partial, combiner);
+  return combinePartials(builder, op, partial, combiner);
 }
 
 /// Partial reductions with few parallel iterations and a long reduction (a
@@ -258,7 +351,9 @@ public:
         builder.setInsertionPoint(op);
         combiner = matchCombiner(op);
       }
-      if (linalg::GenericOp final = split(builder, op, *combiner))
+      if (linalg::GenericOp final = splitRowChunks(builder, op, *combiner))
+        worklist.push_back(final);
+      else if (linalg::GenericOp final = split(builder, op, *combiner))
         worklist.push_back(final);
     }
   }

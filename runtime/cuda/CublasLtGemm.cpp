@@ -4,7 +4,8 @@
 // row-major C = op(A) op(B) is computed as the column-major C^T =
 // op(B)^T op(A)^T: B becomes cuBLASLt's first operand and A its second,
 // with no data movement. Descriptors, layouts and the chosen algorithm are
-// cached per problem (shape, types, transposes, alignment, beta == 0), so
+// cached per problem (shape, types, transposes, alignment, beta == 0, bias
+// or not), so
 // a step's steady state makes one cublasLtMatmul call per GEMM and nothing
 // else.
 //
@@ -20,7 +21,7 @@
 
 namespace {
 
-using Key = std::array<int64_t, 15>;
+using Key = std::array<int64_t, 16>;
 
 struct Plan {
   cublasLtMatmulDesc_t operation = nullptr;
@@ -108,15 +109,20 @@ extern "C" void ampc_cuda_gemm(int32_t typeA, int32_t typeB, int32_t typeC, int3
                                int32_t transB, int64_t batch, int64_t m, int64_t n, int64_t k,
                                int64_t a, int64_t lda, int64_t strideA, int64_t b, int64_t ldb,
                                int64_t strideB, int64_t c, int64_t ldc, int64_t strideC,
-                               float beta) {
+                               float beta, int64_t bias) {
   Gemm &g = gemm();
   std::lock_guard<std::mutex> lock(g.mutex);
   if (ampc::cuda::failed() || !initialize(g))
     return; // An earlier failure: its message stays the one reported.
   if (m == 0 || n == 0)
     return;
+  if (bias && batch != 1) {
+    ampc::cuda::recordError("ampc cuda runtime: ampc_cuda_gemm: a bias needs batch 1, not %lld",
+                            (long long)batch);
+    return;
+  }
   Key key{typeA, typeB, typeC, transA, transB, batch, m, n, k, lda, ldb, ldc,
-          alignmentOf(a) * 1000 + alignmentOf(b), alignmentOf(c), beta == 0.0f};
+          alignmentOf(a) * 1000 + alignmentOf(b), alignmentOf(c), beta == 0.0f, bias != 0};
   auto found = g.plans.find(key);
   if (found == g.plans.end()) {
     Plan plan;
@@ -136,6 +142,14 @@ extern "C" void ampc_cuda_gemm(int32_t typeA, int32_t typeB, int32_t typeC, int3
         !layout(&plan.b, typeA, transA ? m : k, transA ? k : m, lda, batch, strideA) ||
         !layout(&plan.c, typeC, n, m, ldc, batch, strideC))
       return;
+    // The bias runs along N: the rows of the column-major C^T.
+    if (bias) {
+      cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+      if (!check(cublasLtMatmulDescSetAttribute(plan.operation, CUBLASLT_MATMUL_DESC_EPILOGUE,
+                                                &epilogue, sizeof(epilogue)),
+                 "cublasLtMatmulDescSetAttribute"))
+        return;
+    }
     cublasLtMatmulPreference_t preference = nullptr;
     if (!check(cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate"))
       return;
@@ -160,15 +174,23 @@ extern "C" void ampc_cuda_gemm(int32_t typeA, int32_t typeB, int32_t typeC, int3
       return;
     if (count == 0) {
       ampc::cuda::recordError("ampc cuda runtime: cuBLASLt has no algorithm for a %lldx%lldx%lld "
-                              "GEMM (types %d,%d->%d, batch %lld)",
+                              "GEMM (types %d,%d->%d, batch %lld%s)",
                               (long long)m, (long long)n, (long long)k, typeA, typeB, typeC,
-                              (long long)batch);
+                              (long long)batch, bias ? ", bias epilogue" : "");
       return;
     }
     plan.algorithm = result.algo;
     found = g.plans.emplace(key, plan).first;
   }
   const Plan &plan = found->second;
+  if (bias) {
+    // The pointer is per call; the rest of the plan is shared.
+    void *pointer = reinterpret_cast<void *>(bias);
+    if (!check(cublasLtMatmulDescSetAttribute(plan.operation, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                              &pointer, sizeof(pointer)),
+               "cublasLtMatmulDescSetAttribute"))
+      return;
+  }
   float alpha = 1.0f;
   check(cublasLtMatmul(g.handle, plan.operation, &alpha, reinterpret_cast<void *>(b), plan.a,
                        reinterpret_cast<void *>(a), plan.b, &beta, reinterpret_cast<void *>(c),

@@ -71,11 +71,14 @@ void ampc_cuda_reset_peak_memory(void);
  * accumulation on tensor cores (f16/bf16) or in plain FP32 (f32 inputs; no
  * TF32, as PyTorch's default). op(A) is MxK, op(B) KxN, C MxN; trans_a means
  * A is stored KxM. Leading dimensions and batch strides are in elements;
- * pointers are device addresses. Enqueued on the runtime's stream. */
+ * pointers are device addresses. A nonzero bias is the address of an
+ * N-vector of C's type added to every row before C is rounded (cuBLASLt's
+ * BIAS epilogue; not batched). Enqueued on the runtime's stream. */
 void ampc_cuda_gemm(int32_t type_a, int32_t type_b, int32_t type_c, int32_t trans_a,
                     int32_t trans_b, int64_t batch, int64_t m, int64_t n, int64_t k,
                     int64_t a, int64_t lda, int64_t stride_a, int64_t b, int64_t ldb,
-                    int64_t stride_b, int64_t c, int64_t ldc, int64_t stride_c, float beta);
+                    int64_t stride_b, int64_t c, int64_t ldc, int64_t stride_c, float beta,
+                    int64_t bias);
 
 #ifdef __cplusplus
 }

@@ -1,22 +1,57 @@
 // RUN: amp-opt %s -split-input-file -amp-gpu-split-reductions | FileCheck %s
 
 // acc - sum(x): rows reduce in parallel from 0 (partial sums add), the
-// 1024 partials in chunks of 256, and the last stage subtracts from acc.
+// 512 partials in chunks of 256, and the last stage subtracts from acc.
 // CHECK-LABEL: func @mean_loss
 // CHECK-SAME: %[[ACC:[^:]+]]: tensor<f32>
-// CHECK: %[[ROWS:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} {{.*}}outs({{.*}} : tensor<1024xf32>)
+// CHECK: %[[ROWS:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} {{.*}}outs({{.*}} : tensor<512xf32>)
 // CHECK: arith.addf
-// CHECK: %[[CHUNKS:.+]] = tensor.expand_shape %[[ROWS]] {{\[\[}}0, 1]] output_shape [4, 256]
-// CHECK: %[[PARTIAL:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} ins(%[[CHUNKS]] : tensor<4x256xf32>)
+// CHECK: %[[CHUNKS:.+]] = tensor.expand_shape %[[ROWS]] {{\[\[}}0, 1]] output_shape [2, 256]
+// CHECK: %[[PARTIAL:.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} ins(%[[CHUNKS]] : tensor<2x256xf32>)
 // CHECK: arith.addf
-// CHECK: linalg.generic {{.*}}iterator_types = ["reduction"]} ins(%[[PARTIAL]] : tensor<4xf32>) outs(%[[ACC]] : tensor<f32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction"]} ins(%[[PARTIAL]] : tensor<2xf32>) outs(%[[ACC]] : tensor<f32>)
 // CHECK: arith.subf %{{.+}}, %{{.+}} : f32
-func.func @mean_loss(%x: tensor<1024x64xf32>, %acc: tensor<f32>) -> tensor<f32> {
+func.func @mean_loss(%x: tensor<512x64xf32>, %acc: tensor<f32>) -> tensor<f32> {
   %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]}
-      ins(%x : tensor<1024x64xf32>) outs(%acc : tensor<f32>) {
+      ins(%x : tensor<512x64xf32>) outs(%acc : tensor<f32>) {
     ^bb0(%v: f32, %o: f32):
       %s = arith.subf %o, %v : f32
       linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
+// Many rows (the cross-entropy of 8192 rows of 1024 logits): thread (a, j)
+// reduces 64 rows of column j, so that neighbouring threads read
+// neighbouring elements; row (d0) and column (d1) inputs follow the split.
+// The [128, 1024] partials are reduced over columns next (1024 threads
+// reading neighbouring elements, not 128 threads walking rows), then in
+// chunks.
+// CHECK-DAG: #[[X:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[COL:.+]] = affine_map<(d0, d1, d2) -> (d2)>
+// CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func @cross_entropy_rows
+// CHECK-SAME: (%[[P:[^:]+]]: tensor<8192x1024xf32>, %[[S:[^:]+]]: tensor<8192xf32>, %[[W:[^:]+]]: tensor<1024xf32>
+// CHECK-DAG: %[[PX:.+]] = tensor.expand_shape %[[P]] {{\[\[}}0, 1], [2]] output_shape [128, 64, 1024]
+// CHECK-DAG: %[[SX:.+]] = tensor.expand_shape %[[S]] {{\[\[}}0, 1]] output_shape [128, 64]
+// CHECK: %[[PARTIAL:.+]] = linalg.generic {indexing_maps = [#[[X]], #[[ROW]], #[[COL]], #[[OUT]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[PX]], %[[SX]], %[[W]] : {{.+}}) outs(%{{.+}} : tensor<128x1024xf32>)
+// CHECK: math.log
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[PARTIAL]] : tensor<128x1024xf32>) outs(%{{.+}} : tensor<1024xf32>)
+// CHECK: output_shape [4, 256]
+// CHECK: arith.subf
+func.func @cross_entropy_rows(%p: tensor<8192x1024xf32>, %s: tensor<8192xf32>, %w: tensor<1024xf32>, %acc: tensor<f32>) -> tensor<f32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%p, %s, %w : tensor<8192x1024xf32>, tensor<8192xf32>, tensor<1024xf32>) outs(%acc : tensor<f32>) {
+    ^bb0(%v: f32, %sum: f32, %weight: f32, %o: f32):
+      %l = math.log %sum : f32
+      %d = arith.subf %v, %l : f32
+      %m = arith.mulf %d, %weight : f32
+      %n = arith.subf %o, %m : f32
+      linalg.yield %n : f32
   } -> tensor<f32>
   return %r : tensor<f32>
 }

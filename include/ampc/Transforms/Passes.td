@@ -342,7 +342,12 @@ def AMPGPUSplitReductions : Pass<"amp-gpu-split-reductions", "::mlir::func::Func
     reduces all but the outermost dimension in parallel over that dimension
     (from the combiner's neutral element), and a second combines the partial
     results into the original accumulator. A 1-D stage longer than 256 is
-    reshaped into chunks of at most 256 and split the same way.
+    reshaped into chunks of at most 256 and split the same way. A 2-D
+    reduction of at least 1024 rows (a cross-entropy over a large batch,
+    the loss scaler's check of a weight gradient) is split into row chunks
+    of up to 64 instead: thread (a, j) reduces rows a*c .. a*c+c-1 of column
+    j, so that neighbouring threads read neighbouring elements and
+    (rows / c) * columns threads share the work.
 
     Reductions over one dimension with fewer than 32768 parallel iterations
     and at least 512 reduction steps (bias gradients, softmax row sums) are
@@ -369,6 +374,21 @@ def AMPGPULibraryGemm : Pass<"amp-gpu-library-gemm", "::mlir::ModuleOp"> {
     - a `linalg.transpose` that only feeds the GEMM becomes the GEMM's
       transpose flag (no transposed copy is written).
 
+    For an f16/bf16 GEMM that starts from zero into an f32 buffer of its
+    own, its one consumer may fold in too, so that no f32 result is written
+    and read back:
+    - a bias addition (a 2-D elementwise `linalg.generic` computing
+      `round(c + bias)` with the bias along N, in the output's type, f16/bf16
+      or f32) becomes cuBLASLt's BIAS epilogue writing the generic's output.
+      The epilogue adds the bias to the f32 accumulator and rounds once,
+      where autocast's payload rounds the product to bf16/f16 first: the
+      result can differ in the last bit, as with PyTorch's fused
+      `addmm` epilogue. A bias stored in f32 and rounded in the payload is
+      rounded once into a temporary;
+    - readers that all round the result to the input type first (the ReLU
+      backward reads `truncf(c)`) read a GEMM output written in that type:
+      bit for bit the same values.
+
     ```mlir
     linalg.fill ins(%zero : f32) outs(%c : memref<32x128xf32>)
     linalg.matmul ins(%a, %b : memref<32x64xbf16>, memref<64x128xbf16>)
@@ -376,7 +396,7 @@ def AMPGPULibraryGemm : Pass<"amp-gpu-library-gemm", "::mlir::ModuleOp"> {
     // becomes
     func.call @ampc_cuda_gemm(%bf16, %bf16, %f32, %false, %false, %c1, %c32,
         %c128, %c64, %pa, %c64, %c2048, %pb, %c128, %c8192, %pc, %c128,
-        %c4096, %beta0) : (...) -> ()
+        %c4096, %beta0, %no_bias) : (...) -> ()
     ```
 
     Contractions that do not fit (other element types, non-unit inner
@@ -388,6 +408,9 @@ def AMPGPULibraryGemm : Pass<"amp-gpu-library-gemm", "::mlir::ModuleOp"> {
     Statistic<"numGemms", "gemms", "Contractions routed to cuBLASLt">,
     Statistic<"numFoldedFills", "folded-fills", "Zero fills folded into beta = 0">,
     Statistic<"numFoldedTransposes", "folded-transposes", "Transposes folded into GEMM flags">,
+    Statistic<"numBiasEpilogues", "bias-epilogues", "Bias additions folded into the BIAS epilogue">,
+    Statistic<"numNarrowedResults", "narrowed-results",
+              "f32 GEMM results written in the input type for readers that round them">,
   ];
 }
 
@@ -411,6 +434,43 @@ def AMPGPUParallelLoopsOuter : Pass<"amp-gpu-parallel-loops-outer", "::mlir::fun
     ```
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def AMPGPUPromoteAccumulators : Pass<"amp-gpu-promote-accumulators", "::mlir::func::FuncOp"> {
+  let summary = "Carry the accumulators of reduction loops in registers";
+  let description = [{
+    Part of the CUDA lowering, after `convert-linalg-to-parallel-loops`. A
+    reduction loop inside a thread (an `scf.for` nested in an `scf.parallel`)
+    loads its accumulator from memory and stores it back on every iteration:
+    on a GPU, a global-memory round trip per element, and a store that keeps
+    LLVM from hoisting loop-invariant loads it cannot prove independent.
+    Where the loop body loads and stores one element at loop-invariant
+    indices and touches that buffer nowhere else, the element is loaded once
+    before the loop, carried as an `iter_arg`, and stored once after it.
+    Distinct allocations and distinct function arguments are taken not to
+    alias (the runtime passes distinct buffers).
+
+    ```mlir
+    scf.for %j = %c0 to %n step %c1 {
+      %acc = memref.load %out[%i] : memref<8xf32>
+      %x = memref.load %in[%i, %j] : memref<8x32xf32>
+      %s = arith.addf %x, %acc : f32
+      memref.store %s, %out[%i] : memref<8xf32>
+    }
+    // becomes
+    %init = memref.load %out[%i] : memref<8xf32>
+    %sum = scf.for %j = %c0 to %n step %c1 iter_args(%acc = %init) -> (f32) {
+      %x = memref.load %in[%i, %j] : memref<8x32xf32>
+      %s = arith.addf %x, %acc : f32
+      scf.yield %s : f32
+    }
+    memref.store %sum, %out[%i] : memref<8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
+  let statistics = [
+    Statistic<"numPromoted", "promoted", "Accumulators carried in registers">,
+  ];
 }
 
 def AMPGPUTileParallelLoops : Pass<"amp-gpu-tile-parallel-loops", "::mlir::func::FuncOp"> {
