@@ -41,6 +41,8 @@ void ampc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDALoweringOption
   addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
   // Reduction accumulators in registers, not in global memory.
   pm.addNestedPass<func::FuncOp>(createAMPGPUPromoteAccumulators());
+  // Elementwise loops: a vector of neighbouring elements per thread.
+  pm.addNestedPass<func::FuncOp>(createAMPGPUVectorizeLoops());
   pm.addNestedPass<func::FuncOp>(createAMPGPUTileParallelLoops());
   addUpstream(pm, "func.func(gpu-map-parallel-loops{mapping-policy=innermost-first})");
   addUpstream(pm, "func.func(convert-parallel-loops-to-gpu)");

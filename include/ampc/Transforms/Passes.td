@@ -473,6 +473,60 @@ def AMPGPUPromoteAccumulators : Pass<"amp-gpu-promote-accumulators", "::mlir::fu
   ];
 }
 
+def AMPGPUVectorizeLoops : Pass<"amp-gpu-vectorize-loops", "::mlir::func::FuncOp"> {
+  let summary = "Give each GPU thread a vector of neighbouring elements, with 16-byte accesses";
+  let description = [{
+    Part of the CUDA lowering, after `convert-linalg-to-parallel-loops` and
+    before thread-block tiling. One element per thread makes a warp move 64
+    bytes of bf16 per instruction and spend its time on index arithmetic.
+    For an outermost `scf.parallel` whose body is straight-line code (an
+    elementwise op: no nested loops), the innermost loop steps by a vector
+    width instead: `vector-bytes` divided by the size of the narrowest
+    element read or written (8 for bf16 and 16-byte vectors). Loads and
+    stores whose last index is the innermost induction variable become
+    `vector.load` / `vector.store` with the alignment they are guaranteed;
+    loads that do not vary along it (a per-row value, a scalar) stay scalar
+    and are broadcast; arithmetic and math on varying values works on
+    vectors.
+
+    A loop qualifies when its innermost trip count is a multiple of the
+    width, every varying access indexes the innermost dimension by the
+    induction variable alone, and the buffers have offset 0, unit innermost
+    stride and outer strides that are multiples of the width (rows start
+    aligned: the runtime's allocations are 256-byte aligned). Others are
+    left as they are. The loop then counts vectors with a unit step (tiling
+    and its bound guards see an ordinary loop).
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c8192, %c4096) step (%c1, %c1) {
+      %x = memref.load %in[%i, %j] : memref<8192x4096xbf16>
+      %e = arith.extf %x : bf16 to f32
+      %r = arith.maximumf %e, %zero : f32
+      %t = arith.truncf %r : f32 to bf16
+      memref.store %t, %out[%i, %j] : memref<8192x4096xbf16>
+    }
+    // becomes
+    scf.parallel (%i, %v) = (%c0, %c0) to (%c8192, %c512) step (%c1, %c1) {
+      %j = arith.muli %v, %c8 : index
+      %x = vector.load %in[%i, %j] {alignment = 16 : i64} : memref<8192x4096xbf16>, vector<8xbf16>
+      %e = arith.extf %x : vector<8xbf16> to vector<8xf32>
+      %z = vector.broadcast %zero : f32 to vector<8xf32>
+      %r = arith.maximumf %e, %z : vector<8xf32>
+      %t = arith.truncf %r : vector<8xf32> to vector<8xbf16>
+      vector.store %t, %out[%i, %j] {alignment = 16 : i64} : memref<8192x4096xbf16>, vector<8xbf16>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"vectorBytes", "vector-bytes", "int64_t", /*default=*/"16",
+           "Bytes per access of the narrowest element type">,
+  ];
+  let statistics = [
+    Statistic<"numVectorized", "vectorized", "Loops vectorized">,
+  ];
+}
+
 def AMPGPUTileParallelLoops : Pass<"amp-gpu-tile-parallel-loops", "::mlir::func::FuncOp"> {
   let summary = "Tile host parallel loops into GPU thread blocks of 256, shaped by rank";
   let description = [{
