@@ -4,7 +4,10 @@
 // every iteration; inside a GPU thread that is a global-memory round trip
 // per element, and the store keeps LLVM from hoisting loop-invariant loads
 // (it cannot prove they do not alias). This pass carries the accumulator in
-// a register (an iter_arg) and stores it once after the loop.
+// a register (an iter_arg) and stores it once after the loop, then unrolls
+// the loop so that a thread has several loads in flight: a GPU thread issues
+// in order, and one load per iteration would wait out the memory latency
+// each time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +15,7 @@
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -122,6 +126,20 @@ public:
         loop = newLoop;
         ++numPromoted;
       }
+      if (loop.getNumRegionIterArgs() == 0 || unrollFactor < 2)
+        continue;
+      // Only constant trip counts that the factor divides: no remainder
+      // loop to run.
+      std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound());
+      std::optional<int64_t> upper = getConstantIntValue(loop.getUpperBound());
+      std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+      if (!lower || !upper || !step || *step <= 0)
+        continue;
+      int64_t trips = (*upper - *lower + *step - 1) / *step;
+      if (trips < 2 * unrollFactor || trips % unrollFactor != 0)
+        continue;
+      if (succeeded(loopUnrollByFactor(loop, unrollFactor)))
+        ++numUnrolled;
     }
   }
 };

@@ -1,4 +1,5 @@
-// RUN: amp-opt %s -split-input-file -amp-gpu-promote-accumulators | FileCheck %s
+// RUN: amp-opt %s -split-input-file -amp-gpu-promote-accumulators=unroll-factor=1 | FileCheck %s
+// RUN: amp-opt %s -split-input-file -amp-gpu-promote-accumulators | FileCheck %s --check-prefix=UNROLL
 
 // A row sum per thread: the accumulator is loaded once, carried in a
 // register and stored once.
@@ -10,6 +11,12 @@
 // CHECK: %[[NEXT:.+]] = arith.addf %{{.+}}, %[[ACC]] : f32
 // CHECK: scf.yield %[[NEXT]] : f32
 // CHECK: memref.store %[[SUM]], %[[OUT]][%[[I]]]
+// By default the loop is also unrolled by 8 (32 steps): eight loads in
+// flight per iteration, added in the original order.
+// UNROLL-LABEL: func @row_sum
+// UNROLL: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C8:.+]] iter_args
+// UNROLL-COUNT-8: arith.addf
+// UNROLL: scf.yield
 func.func @row_sum(%in: memref<8x32xf32>, %out: memref<8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -450,6 +450,12 @@ def AMPGPUPromoteAccumulators : Pass<"amp-gpu-promote-accumulators", "::mlir::fu
     Distinct allocations and distinct function arguments are taken not to
     alias (the runtime passes distinct buffers).
 
+    Loops that carry accumulators are then unrolled by `unroll-factor` where
+    it divides their constant trip count (at least twice over): a GPU thread
+    issues in order, so one load per iteration would wait out the memory
+    latency every time; unrolled, several loads are in flight. The order of
+    the accumulation is unchanged.
+
     ```mlir
     scf.for %j = %c0 to %n step %c1 {
       %acc = memref.load %out[%i] : memref<8xf32>
@@ -467,9 +473,15 @@ def AMPGPUPromoteAccumulators : Pass<"amp-gpu-promote-accumulators", "::mlir::fu
     memref.store %sum, %out[%i] : memref<8xf32>
     ```
   }];
-  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"unrollFactor", "unroll-factor", "int64_t", /*default=*/"8",
+           "Unroll factor of loops carrying accumulators (1: no unrolling)">,
+  ];
   let statistics = [
     Statistic<"numPromoted", "promoted", "Accumulators carried in registers">,
+    Statistic<"numUnrolled", "unrolled", "Accumulating loops unrolled">,
   ];
 }
 
