@@ -317,7 +317,12 @@ void splitPartialReductions(func::FuncOp function) {
           ratio = candidate;
           break;
         }
-      return linalg::SplitReductionOptions{ratio, /*index=*/0, /*innerParallel=*/false};
+      // A reduction along the innermost dimension (a row sum) splits it as
+      // [steps, ratio] with the chunks inner, so that neighbouring threads
+      // (chunks) read neighbouring elements; otherwise (a column sum, whose
+      // threads already read neighbours) as [ratio, steps].
+      bool rowReduction = reductionDims.front() == ranges.size() - 1;
+      return linalg::SplitReductionOptions{ratio, /*index=*/0, /*innerParallel=*/rowReduction};
     };
     // Unrecognized combiners are left alone: correct, only slower.
     (void)linalg::splitReduction(rewriter, op, control);

@@ -98,6 +98,25 @@ func.func @bias_gradient(%g: tensor<8192x16xf32>, %acc: tensor<16xf32>) -> tenso
 
 // -----
 
+// A softmax row sum (16 rows of 8192): the row splits as [128, 64] with the
+// 64 chunks inner, element 64 k + chunk, so that neighbouring threads read
+// neighbouring elements; then the chunks.
+// CHECK-LABEL: func @row_sum
+// CHECK: tensor.expand_shape %{{.+}} {{\[\[}}0], [1, 2]] output_shape [16, 128, 64]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.+}} : tensor<16x128x64xf32>) outs(%{{.+}} : tensor<64x16xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%{{.+}} : tensor<64x16xf32>)
+func.func @row_sum(%x: tensor<16x8192xf32>, %acc: tensor<16xf32>) -> tensor<16xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<16x8192xf32>) outs(%acc : tensor<16xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %s = arith.addf %v, %o : f32
+      linalg.yield %s : f32
+  } -> tensor<16xf32>
+  return %r : tensor<16xf32>
+}
+
+// -----
+
 // An accumulator used twice has no recognizable combiner: left alone.
 // CHECK-LABEL: func @unknown_combiner
 // CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]}

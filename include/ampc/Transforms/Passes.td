@@ -352,7 +352,10 @@ def AMPGPUSplitReductions : Pass<"amp-gpu-split-reductions", "::mlir::func::Func
     Reductions over one dimension with fewer than 32768 parallel iterations
     and at least 512 reduction steps (bias gradients, softmax row sums) are
     split by upstream `linalg::splitReduction` into up to 64 parallel chunks
-    and a combining stage, so that they fill the GPU.
+    and a combining stage, so that they fill the GPU. A reduction along the
+    innermost dimension (a row sum) is split with the chunks inner
+    (element k * ratio + chunk), so that neighbouring threads read
+    neighbouring elements.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
