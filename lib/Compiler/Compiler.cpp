@@ -3,6 +3,10 @@
 #include "ampc/Compiler/Compiler.h"
 
 #include "ampc/Transforms/Passes.h"
+#include "ampc/Dialect/AMP/IR/AMP.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "llvm/Support/JSON.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -250,6 +254,51 @@ static FailureOr<StringRef> kernelObject(ModuleOp module) {
   return module.emitError("ampc: the kernel binary holds no object");
 }
 
+/// Sets `ampc.state_pairs` on every training step (see amp-gpu-in-place-state).
+static void markStatePairs(ModuleOp module) {
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func->hasAttr(amp::AMPDialect::kTrainingStepAttrName))
+      continue;
+    SmallVector<int64_t> stateArgs, stateResults;
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (std::optional<amp::Role> role = amp::getArgumentRole(func, i); role && amp::isMutableRole(*role))
+        stateArgs.push_back(i);
+    for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+      if (std::optional<amp::Role> role = amp::getResultRole(func, i); role && amp::isMutableRole(*role))
+        stateResults.push_back(func.getNumArguments() + i);
+    if (stateArgs.empty() || stateArgs.size() != stateResults.size())
+      continue;
+    SmallVector<int64_t> pairs;
+    for (auto [arg, out] : llvm::zip(stateArgs, stateResults)) {
+      pairs.push_back(arg);
+      pairs.push_back(out);
+    }
+    func->setAttr("ampc.state_pairs", DenseI64ArrayAttr::get(module.getContext(), pairs));
+  }
+}
+
+/// Adds `"in_place_state": true` to the manifest's entry of every function
+/// that amp-gpu-in-place-state accepted (`ampc.in_place_state` on the
+/// lowered function).
+static LogicalResult reportInPlaceState(ModuleOp module, std::string &manifest) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(manifest);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return module.emitError("ampc: internal error: the manifest is not valid JSON");
+  }
+  llvm::json::Array *functions = parsed->getAsObject()->getArray("functions");
+  for (llvm::json::Value &entry : *functions) {
+    llvm::json::Object *function = entry.getAsObject();
+    std::optional<StringRef> name = function->getString("name");
+    auto lowered = name ? module.lookupSymbol<LLVM::LLVMFuncOp>(*name) : nullptr;
+    (*function)["in_place_state"] = lowered && lowered->hasAttr("ampc.in_place_state");
+  }
+  manifest.clear();
+  llvm::raw_string_ostream os(manifest);
+  os << llvm::formatv("{0:2}", *parsed) << "\n";
+  return success();
+}
+
 LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                             const CompilerOptions &options) {
   MLIRContext *ctx = module.getContext();
@@ -335,6 +384,12 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
       return failure();
     manifest = std::move(*built);
   }
+
+  // The state each training step updates, as (argument, out-parameter)
+  // pairs for amp-gpu-in-place-state: the k-th state result is written to
+  // out-parameter #arguments + k and replaces the k-th state argument.
+  if (options.target == Target::CUDA)
+    markStatePairs(module);
 
   // 2. Lower to the LLVM dialect (and, for CUDA, kernels to a gpu.binary),
   // then to LLVM IR.
@@ -431,6 +486,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                         "before it\n";
     }
     if (failed(library) || failed(linkShared(loc, objectPath, library->tempPath(), runtime)))
+      return failure();
+    if (options.target == Target::CUDA && failed(reportInPlaceState(module, manifest)))
       return failure();
     // Manifest first: a library never appears without its manifest.
     if (failed(writeText(loc, options.outputPath + ".json",

@@ -33,6 +33,8 @@ void ampc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDALoweringOption
   if (options.libraryGemm)
     pm.addPass(createAMPGPULibraryGemm());
   addUpstream(pm, "canonicalize");
+  // May the caller pass one buffer set as both old and new state?
+  pm.addNestedPass<func::FuncOp>(createAMPGPUInPlaceState());
   // Reductions inside threads, not around kernels.
   pm.addNestedPass<func::FuncOp>(createAMPGPUParallelLoopsOuter());
   // Every other structured op: its parallel loops, tiled into blocks of 256

@@ -227,11 +227,27 @@ class CudaModule(_host.Module):
 
     def _upload_state(self):
         """The host state (set by the base class) to the device, with the
-        second buffer set the step writes into; graphs of old buffers go."""
+        buffer set the step writes into: the same one where the compiler
+        found the step safe in place (manifest "in_place_state"), else a
+        second set that swaps with the first. Graphs of old buffers go."""
         host_state = self.state
-        self.state = [DeviceArray.from_host(self.runtime, v) for v in host_state]
-        self._spare = [DeviceArray(self.runtime, v.shape, v.dtype) for v in host_state]
         self._drop_graphs()
+        self._free_state()
+        self.state = [DeviceArray.from_host(self.runtime, v) for v in host_state]
+        if self._require_step().in_place_state:
+            self._spare = self.state
+        else:
+            self._spare = [DeviceArray(self.runtime, v.shape, v.dtype) for v in host_state]
+        self._drop_graphs()
+
+    def _free_state(self):
+        """Frees the device state buffers (each once: in place, both sets
+        are the same arrays)."""
+        arrays = {id(a): a for a in list(self.state or []) + list(self._spare or [])
+                  if isinstance(a, DeviceArray)}
+        for array in arrays.values():
+            array.free()
+        self._spare = None
 
     def _layout(self, batch):
         step = self._require_step()
@@ -321,7 +337,8 @@ class CudaModule(_host.Module):
         """Frees the device state and the captured graphs now (instead of
         when the module is garbage-collected)."""
         self._drop_graphs()
-        for arrays in (self.state or [], self._spare or [], self._batch or [], [self._loss] if self._loss else []):
+        self._free_state()
+        for arrays in (self._batch or [], [self._loss] if self._loss else []):
             for array in arrays:
                 array.free()
         self.state = self._spare = self._batch = self._loss = None

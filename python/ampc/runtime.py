@@ -59,6 +59,9 @@ class Function:
         self.arguments = entry["arguments"]
         self.results = entry["results"]
         self.training_step = entry.get("training_step", False)
+        # The compiler checked that the step stays correct with the same
+        # buffer passed as old and new state (amp-gpu-in-place-state).
+        self.in_place_state = entry.get("in_place_state", False)
         self._symbol = getattr(library, entry["symbol"])
         self._symbol.restype = None
         self._symbol.argtypes = [ctypes.c_void_p] * (len(self.arguments) + len(self.results))

@@ -111,6 +111,20 @@ def test_state_stays_on_device_and_checkpoints(tmp_path, tmp_path_factory):
 
 
 @needs_gpu
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_in_place_state_keeps_one_buffer_set(precision, tmp_path_factory):
+    """The compiler found the example step safe in place: the module keeps
+    one state buffer set and one graph, and still matches the CPU back end
+    (test_gpu_step_matches_cpu_backend checks the numbers of every step)."""
+    path = library(EXAMPLE, "cuda", precision, tmp_path_factory)
+    assert ampc.read_manifest(path)["functions"][0]["in_place_state"] is True
+    _, _, module = run_steps(path, 3, use_graphs=True)
+    assert module._spare is module.state
+    assert len(module._graphs) == 1
+    module.close()
+
+
+@needs_gpu
 def test_wrong_batch_shape_is_rejected(tmp_path_factory):
     module = ampc.load(library(EXAMPLE, "cuda", "bf16", tmp_path_factory))
     module.init_state(example_params())

@@ -417,6 +417,41 @@ def AMPGPULibraryGemm : Pass<"amp-gpu-library-gemm", "::mlir::ModuleOp"> {
   ];
 }
 
+def AMPGPUInPlaceState : Pass<"amp-gpu-in-place-state", "::mlir::func::FuncOp"> {
+  let summary = "Decide whether a training step may update its state in place";
+  let description = [{
+    Part of the CUDA lowering, on buffers, after `amp-gpu-library-gemm`. A
+    training step reads its state (parameters, optimizer and scaler state)
+    from arguments and writes the new state to out-parameters; the caller
+    keeps two sets of buffers and swaps them. Passing the same buffer as
+    argument and out-parameter halves the state's memory (and one captured
+    CUDA graph then serves every step), but only if nothing reads an old
+    value after the new one may have overwritten it.
+
+    For a function carrying `ampc.state_pairs` (argument and out-parameter
+    indices, pair by pair; `ampc` sets it from the training-step contract's
+    roles), the pass walks the step's buffer operations in order and accepts
+    a pair when, once the out-parameter may have been written, the argument
+    is read only by ops that update the out-parameter element by element at
+    the same indices (a linalg op with identity maps for both, such as the
+    optimizer update), and nothing writes the argument. Library calls count
+    as reading and writing every buffer whose address they take (the GEMM
+    writes only its C). Where a pair fails because its out-parameter is
+    written before the last read of the argument (a step counter
+    incremented before the optimizer update that reads the old count), the
+    one op writing it moves to just after that read, if nothing in between
+    touches the out-parameter or writes what the op reads. When every
+    pair passes, the function gets `ampc.in_place_state`, which `ampc`
+    reports in the manifest (`"in_place_state": true`) and the Python
+    runtime follows; otherwise nothing changes.
+  }];
+  let statistics = [
+    Statistic<"numInPlace", "in-place", "Steps that may update their state in place">,
+    Statistic<"numRejected", "rejected", "Steps that must keep two state buffers">,
+    Statistic<"numMoved", "moved", "State updates moved after the last read of the old state">,
+  ];
+}
+
 def AMPGPUParallelLoopsOuter : Pass<"amp-gpu-parallel-loops-outer", "::mlir::func::FuncOp"> {
   let summary = "Put the parallel loops of structured ops outermost, for GPU mapping";
   let description = [{
