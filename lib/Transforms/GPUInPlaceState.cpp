@@ -11,6 +11,7 @@
 
 #include "ampc/Transforms/Passes.h"
 
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -30,8 +31,8 @@ constexpr llvm::StringLiteral kInPlaceAttr = "ampc.in_place_state";
 
 /// The buffer a view was taken from (through subviews, casts, ...).
 Value rootBuffer(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
+  if (auto buffer = dyn_cast<TypedValue<BaseMemRefType>>(value))
+    return memref::skipViewLikeOps(buffer);
   return value;
 }
 

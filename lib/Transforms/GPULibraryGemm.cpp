@@ -9,6 +9,7 @@
 
 #include "ampc/Transforms/Passes.h"
 
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -87,8 +88,8 @@ bool hasUnitInnerStride(Value buffer) {
 
 /// The buffer a view was taken from (through subviews, casts, ...).
 Value rootBuffer(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
+  if (auto buffer = dyn_cast<TypedValue<BaseMemRefType>>(value))
+    return memref::skipViewLikeOps(buffer);
   return value;
 }
 

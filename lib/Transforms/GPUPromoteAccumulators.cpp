@@ -13,6 +13,7 @@
 
 #include "ampc/Transforms/Passes.h"
 
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
@@ -32,8 +33,8 @@ namespace {
 
 /// The buffer a view was taken from (through subviews, casts, ...).
 Value rootBuffer(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
+  if (auto buffer = dyn_cast<TypedValue<BaseMemRefType>>(value))
+    return memref::skipViewLikeOps(buffer);
   return value;
 }
 
