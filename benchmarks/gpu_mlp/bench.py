@@ -222,8 +222,18 @@ def main():
     parser.add_argument("--artifacts", required=True)
     parser.add_argument("--workloads", default="mlp-small,mlp-large")
     parser.add_argument("--check-only", action="store_true")
+    parser.add_argument("--systems", default="ampc,torch",
+                        help="which systems to time (ampc, torch or both); run one ampc variant per "
+                             "process to read its peak memory alone")
+    parser.add_argument("--variants", default="fp32,bf16,fp16", help="ampc precisions to time")
+    parser.add_argument("--modes", default="plain,graph", help="ampc launch modes to time")
     parser.add_argument("--json", help="write all figures here")
     args = parser.parse_args()
+    for option, allowed in ((args.systems, {"ampc", "torch"}), (args.variants, {"fp32", "bf16", "fp16"}),
+                            (args.modes, {"plain", "graph"})):
+        unknown = set(option.split(",")) - allowed
+        if unknown:
+            parser.error("unknown value(s) %s (allowed: %s)" % (", ".join(sorted(unknown)), ", ".join(sorted(allowed))))
     os.environ.setdefault("AMPC_CUDA_RUNTIME", os.path.join(args.artifacts, "libampc_cuda_runtime.so"))
     print("device: %s, torch %s" % (torch.cuda.get_device_name(), torch.__version__), flush=True)
     rows, report, all_ok = [], [], True
@@ -236,18 +246,22 @@ def main():
         if args.check_only:
             continue
         steps, blocks = (50, 10) if name == "mlp-small" else (5, 5)
-        for variant in ("fp32", "bf16", "fp16"):
-            for graphs in (False, True):
+        systems = args.systems.split(",")
+        variants = args.variants.split(",") if "ampc" in systems else []
+        modes = [mode == "graph" for mode in args.modes.split(",")]
+        for variant in variants:
+            for graphs in modes:
                 path = os.path.join(args.artifacts, "%s.%s.so" % (name, variant))
                 (median, low, high), peak, loss = bench_ampc(path, params, x, y, graphs, steps, blocks)
                 label = "ampc %s%s" % (variant + ("+dynamic scaling" if variant == "fp16" else ""),
                                        " (CUDA graph)" if graphs else "")
                 rows.append((name, label, median, low, high, peak))
                 print("%s | %s | %.3f ms (%.3f-%.3f) | %.0f MiB" % (name, label, median, low, high, peak / 2**20), flush=True)
-        for mode, label in (("fp32", "PyTorch eager fp32"), ("bf16", "PyTorch eager autocast bf16"),
-                            ("fp16", "PyTorch eager autocast fp16 + GradScaler"),
-                            ("compile", "PyTorch torch.compile autocast bf16"),
-                            ("graph", "PyTorch whole-step CUDA graph autocast bf16")):
+        torch_modes = (("fp32", "PyTorch eager fp32"), ("bf16", "PyTorch eager autocast bf16"),
+                       ("fp16", "PyTorch eager autocast fp16 + GradScaler"),
+                       ("compile", "PyTorch torch.compile autocast bf16"),
+                       ("graph", "PyTorch whole-step CUDA graph autocast bf16"))
+        for mode, label in (torch_modes if "torch" in systems else ()):
             try:
                 (median, low, high), peak = bench_torch(batch, dims, params, x, y, mode, steps, blocks)
             except Exception as error:  # torch.compile may be unavailable
