@@ -2,10 +2,11 @@
 """Trains the MLP classifier of examples/mlp_training_step.mlir on the
 scikit-learn digits data (8x8 images, 10 classes; shipped by Debian's
 python3-sklearn, no download), compiled three ways by ampc: fp32, fp16 with
-dynamic loss scaling, and bf16. Prints, per precision: final train loss, test
-accuracy, steps the loss scaler skipped, and mean step time.
+dynamic loss scaling, and bf16, for the CPU or (--target=cuda) the GPU.
+Prints, per precision: final train loss, test accuracy, steps the loss scaler
+skipped, and mean step time.
 
-  train_digits.py [--epochs N] [--seed S] [--json FILE]"""
+  train_digits.py [--epochs N] [--seed S] [--target cpu|cuda] [--json FILE]"""
 import argparse
 import json
 import os
@@ -79,15 +80,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target", choices=("cpu", "cuda"), default="cpu",
+                        help="where the compiled steps run (cuda: needs a GPU and the ampc CUDA runtime)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     data = load_data(args.seed)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for precision in ("fp32", "fp16", "bf16"):
-            library = ampc.compile(STEP, output=os.path.join(tmp, "digits-%s.so" % precision),
-                                   precision=precision)
-            results[precision] = train(library, data, args.epochs, args.seed)
+            try:
+                library = ampc.compile(STEP, output=os.path.join(tmp, "digits-%s.so" % precision),
+                                       precision=precision, target=args.target)
+                results[precision] = train(library, data, args.epochs, args.seed)
+            except (ampc.CompileError, ampc.CudaError) as error:
+                sys.exit("train_digits: %s" % error)
     print("%-6s %-10s %-16s %-14s %-13s %s" % ("prec", "scaling", "final train loss", "test accuracy",
                                                 "skipped steps", "step time"))
     for precision, r in results.items():
