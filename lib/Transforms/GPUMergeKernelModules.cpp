@@ -27,8 +27,7 @@ public:
     // (old module, old kernel) -> new kernel name in the target module.
     llvm::DenseMap<std::pair<StringAttr, StringAttr>, StringAttr> renamed;
     for (gpu::GPUModuleOp source : llvm::drop_begin(kernelModules)) {
-      if (source->getAttrDictionary() != target->getAttrDictionary() &&
-          source.getTargetsAttr() != target.getTargetsAttr()) {
+      if (source.getTargetsAttr() != target.getTargetsAttr()) {
         source.emitError("ampc: kernel modules with different targets cannot be merged");
         return signalPassFailure();
       }
