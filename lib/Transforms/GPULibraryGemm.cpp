@@ -334,7 +334,8 @@ SmallVector<Operation *> resultReaders(Value c, Operation *gemm, Operation *fill
 
 /// Whether every reader of `c` is an elementwise-style generic that only
 /// reads it as an input and rounds it to `type` first: the GEMM can then
-/// write `type` directly (cuBLASLt rounds to nearest even, as arith.truncf).
+/// write `type` directly (cuBLASLt rounds its f32 accumulator to nearest,
+/// like arith.truncf).
 bool readersRoundTo(ArrayRef<Operation *> readers, Value c, Type type) {
   if (readers.empty())
     return false;

@@ -104,3 +104,33 @@ func.func @left_alone(%a: memref<32x10xf32>, %b: memref<32x10xf32>, %t: memref<6
   }
   return
 }
+
+// -----
+
+// With thread-block tiling after it: the loop counts vectors, so the bound
+// guard compares the vector index with the vector count (8), not a scaled
+// index with 32. (Upstream tiling of a loop stepping by the width scaled the
+// guard's index twice: only the first quarter of the vectors was written.)
+// RUN: amp-opt %s -split-input-file -amp-gpu-vectorize-loops -amp-gpu-tile-parallel-loops | FileCheck %s --check-prefix=TILED
+// CHECK-LABEL: func @fill_32
+// TILED-LABEL: func @fill_32
+// TILED-DAG: %[[C8:.+]] = arith.constant 8 : index
+// TILED-DAG: %[[C4:.+]] = arith.constant 4 : index
+// TILED: scf.parallel (%[[BLOCK:.+]]) = (%{{.+}}) to (%[[C8]]) step
+// TILED: scf.parallel (%[[THREAD:.+]]) =
+// TILED: %[[V:.+]] = arith.addi %[[THREAD]], %[[BLOCK]] : index
+// TILED: arith.cmpi ult, %{{.+}}, %[[C8]] : index
+// TILED: scf.if
+// TILED: %[[FIRST:.+]] = arith.muli %[[V]], %[[C4]] : index
+// TILED: vector.store %{{.+}}, %{{.+}}[%[[FIRST]]] {alignment = 16 : i64} : memref<32xf32>, vector<4xf32>
+func.func @fill_32(%out: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%i) = (%c0) to (%c32) step (%c1) {
+    memref.store %zero, %out[%i] : memref<32xf32>
+    scf.reduce
+  }
+  return
+}
