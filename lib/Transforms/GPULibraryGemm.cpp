@@ -492,6 +492,12 @@ private:
       if (epilogue && !canMoveGemmTo(op, epilogue->generic, {a.buffer, b.buffer, epilogue->bias},
                                      epilogue->output))
         epilogue.reset();
+      // The GEMM must not read what it writes (an output that reuses an
+      // operand's buffer).
+      if (epilogue && llvm::any_of(ValueRange{a.buffer, b.buffer, epilogue->bias}, [&](Value read) {
+            return rootBuffer(read) == rootBuffer(epilogue->output);
+          }))
+        epilogue.reset();
       if (epilogue) {
         insertionPoint = epilogue->generic;
         resultToDrop = c;
