@@ -19,6 +19,8 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   addUpstream(pm, "canonicalize");
   // Free every temporary the step allocates.
   addUpstream(pm, "buffer-deallocation-pipeline");
+  // ... right after their last use, not at the end of the step.
+  pm.addNestedPass<func::FuncOp>(createAMPFreeAfterLastUse());
   // Structured ops to loops; multi-dimensional vector transfers to loops of
   // 1-D ones that LLVM maps to vector loads and stores.
   addUpstream(pm, "func.func(convert-linalg-to-loops)");

@@ -35,6 +35,8 @@ void ampc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDALoweringOption
   addUpstream(pm, "canonicalize");
   // May the caller pass one buffer set as both old and new state?
   pm.addNestedPass<func::FuncOp>(createAMPGPUInPlaceState());
+  // Temporaries freed after their last use, not at the end of the step.
+  pm.addNestedPass<func::FuncOp>(createAMPFreeAfterLastUse());
   // Reductions inside threads, not around kernels.
   pm.addNestedPass<func::FuncOp>(createAMPGPUParallelLoopsOuter());
   // Every other structured op: its parallel loops, tiled into blocks of 256

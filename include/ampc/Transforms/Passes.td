@@ -419,6 +419,26 @@ def AMPGPULibraryGemm : Pass<"amp-gpu-library-gemm", "::mlir::ModuleOp"> {
   ];
 }
 
+def AMPFreeAfterLastUse : Pass<"amp-free-after-last-use", "::mlir::func::FuncOp"> {
+  let summary = "Free each temporary buffer right after its last use";
+  let description = [{
+    Part of the CPU and CUDA lowerings, after buffer deallocation.
+    Ownership-based deallocation frees a block's temporaries at the end of
+    the block; a training step is one block, so every activation, gradient
+    and cast copy would stay allocated until the step returns and its peak
+    memory would be the sum of all temporaries. This pass moves each
+    `memref.dealloc` of a buffer allocated in the same block to just after
+    the last op of the block that uses the buffer: directly, through a view,
+    through its extracted pointer or metadata and index arithmetic on them
+    (a library GEMM call), or inside a nested region. A buffer used outside
+    the block keeps its dealloc where it is. On the GPU the frees are
+    stream-ordered, after the kernels before them.
+  }];
+  let statistics = [
+    Statistic<"numMoved", "moved", "Deallocations moved up to the last use">,
+  ];
+}
+
 def AMPGPUInPlaceState : Pass<"amp-gpu-in-place-state", "::mlir::func::FuncOp"> {
   let summary = "Decide whether a training step may update its state in place";
   let description = [{
