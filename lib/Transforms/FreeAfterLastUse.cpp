@@ -1,10 +1,12 @@
 //===- FreeAfterLastUse.cpp - the amp-free-after-last-use pass --------------===//
 //
 // Ownership-based buffer deallocation frees a block's temporaries at the end
-// of the block. A training step is one block, so every activation, gradient
-// and cast copy stays allocated until the step returns: its peak memory is
-// the sum of all temporaries. Freeing each buffer right after its last use
-// makes the peak the largest set live at once.
+// of the block, and bufferization allocates some long before they are
+// written. A training step is one block, so every activation, gradient and
+// cast copy would stay allocated until the step returns: its peak memory the
+// sum of all temporaries. Allocating each buffer right before its first use
+// and freeing it right after its last makes the peak the largest set live at
+// once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +33,20 @@ bool derivesOnly(Operation *op) {
              memref::ExtractStridedMetadataOp, memref::CastOp>(op) ||
          (op->getDialect() && op->getDialect()->getNamespace() == "arith" &&
           op->getNumRegions() == 0);
+}
+
+/// The first op of `block` that uses `buffer` (an allocation in `block`);
+/// null if it is used outside the block.
+Operation *firstUse(Value buffer, Block *block) {
+  Operation *first = nullptr;
+  for (Operation *user : buffer.getUsers()) {
+    Operation *inBlock = block->findAncestorOpInBlock(*user);
+    if (!inBlock)
+      return nullptr;
+    if (!first || inBlock->isBeforeInBlock(first))
+      first = inBlock;
+  }
+  return first;
 }
 
 /// The last op of `block` (other than `dealloc`) that uses `buffer` or a
@@ -89,6 +105,17 @@ public:
         continue;
       dealloc->moveAfter(last);
       ++numMoved;
+    }
+    // Allocations move down to just before their first use (their size
+    // operands are defined before them, so they still dominate).
+    SmallVector<memref::AllocOp> allocs;
+    getOperation()->walk([&](memref::AllocOp op) { allocs.push_back(op); });
+    for (memref::AllocOp alloc : allocs) {
+      Operation *first = firstUse(alloc.getResult(), alloc->getBlock());
+      if (!first || first == alloc->getNextNode() || !alloc->isBeforeInBlock(first))
+        continue;
+      alloc->moveBefore(first);
+      ++numAllocsMoved;
     }
   }
 };

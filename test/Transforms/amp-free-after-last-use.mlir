@@ -2,11 +2,11 @@
 
 // Temporaries freed at the end of the step move up to their last use: the
 // first right after the op that reads it, the second after the library
-// call that takes its address.
+// call that takes its address. Each allocation moves down to its first use.
 // CHECK-LABEL: func @step
 // CHECK: %[[T:.+]] = memref.alloc() : memref<64xf32>
-// CHECK: %[[U:.+]] = memref.alloc() : memref<64xf32>
-// CHECK: linalg.copy ins(%{{.+}} : memref<64xf32>) outs(%[[T]] : memref<64xf32>)
+// CHECK-NEXT: linalg.copy ins(%{{.+}} : memref<64xf32>) outs(%[[T]] : memref<64xf32>)
+// CHECK-NEXT: %[[U:.+]] = memref.alloc() : memref<64xf32>
 // CHECK-NEXT: linalg.copy ins(%[[T]] : memref<64xf32>) outs(%[[U]] : memref<64xf32>)
 // CHECK-NEXT: memref.dealloc %[[T]]
 // CHECK: call @library
@@ -38,7 +38,8 @@ func.func @step(%in: memref<64xf32>, %out: memref<64xf32>) {
 // CHECK: %[[V:.+]] = memref.subview
 // CHECK: linalg.copy ins(%[[V]] : {{.+}}) outs(%{{.+}} : memref<32xf32>)
 // CHECK-NEXT: memref.dealloc %{{.+}} : memref<64xf32>
-// CHECK: scf.if
+// CHECK: memref.alloc() : memref<16xf32>
+// CHECK-NEXT: scf.if
 // CHECK: linalg.copy
 // CHECK: memref.dealloc %{{.+}} : memref<16xf32>
 // CHECK-NEXT: return

@@ -420,7 +420,7 @@ def AMPGPULibraryGemm : Pass<"amp-gpu-library-gemm", "::mlir::ModuleOp"> {
 }
 
 def AMPFreeAfterLastUse : Pass<"amp-free-after-last-use", "::mlir::func::FuncOp"> {
-  let summary = "Free each temporary buffer right after its last use";
+  let summary = "Free each temporary buffer right after its last use, allocate it right before its first";
   let description = [{
     Part of the CPU and CUDA lowerings, after buffer deallocation.
     Ownership-based deallocation frees a block's temporaries at the end of
@@ -431,11 +431,14 @@ def AMPFreeAfterLastUse : Pass<"amp-free-after-last-use", "::mlir::func::FuncOp"
     the last op of the block that uses the buffer: directly, through a view,
     through its extracted pointer or metadata and index arithmetic on them
     (a library GEMM call), or inside a nested region. A buffer used outside
-    the block keeps its dealloc where it is. On the GPU the frees are
-    stream-ordered, after the kernels before them.
+    the block keeps its dealloc where it is. Each `memref.alloc` also moves
+    down to just before the first op of its block that uses it. On the GPU
+    allocations and frees are stream-ordered, so the live set at any point
+    of the stream is what the step needs there.
   }];
   let statistics = [
     Statistic<"numMoved", "moved", "Deallocations moved up to the last use">,
+    Statistic<"numAllocsMoved", "allocs-moved", "Allocations moved down to the first use">,
   ];
 }
 
