@@ -11,10 +11,9 @@
 
 #include "ampc/Transforms/Passes.h"
 
-#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+#include "BufferRoots.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPUINPLACESTATE
@@ -28,13 +27,6 @@ namespace {
 
 constexpr llvm::StringLiteral kPairsAttr = "ampc.state_pairs";
 constexpr llvm::StringLiteral kInPlaceAttr = "ampc.in_place_state";
-
-/// The buffer a view was taken from (through subviews, casts, ...).
-Value rootBuffer(Value value) {
-  if (auto buffer = dyn_cast<TypedValue<BaseMemRefType>>(value))
-    return memref::skipViewLikeOps(buffer);
-  return value;
-}
 
 /// The buffers whose addresses reach `call` through `operands` (a library
 /// GEMM takes raw pointers: extract_aligned_pointer_as_index plus offset

@@ -9,11 +9,10 @@
 
 #include "ampc/Transforms/Passes.h"
 
-#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+#include "BufferRoots.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPULIBRARYGEMM
@@ -84,13 +83,6 @@ bool hasUnitInnerStride(Value buffer) {
   if (failed(type.getStridesAndOffset(strides, offset)))
     return false;
   return strides.back() == 1;
-}
-
-/// The buffer a view was taken from (through subviews, casts, ...).
-Value rootBuffer(Value value) {
-  if (auto buffer = dyn_cast<TypedValue<BaseMemRefType>>(value))
-    return memref::skipViewLikeOps(buffer);
-  return value;
 }
 
 /// May `op` write to the buffer `root`? Distinct allocations never alias;

@@ -13,13 +13,12 @@
 
 #include "ampc/Transforms/Passes.h"
 
-#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+#include "BufferRoots.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPUPROMOTEACCUMULATORS
@@ -30,13 +29,6 @@ using namespace mlir;
 using namespace ampc;
 
 namespace {
-
-/// The buffer a view was taken from (through subviews, casts, ...).
-Value rootBuffer(Value value) {
-  if (auto buffer = dyn_cast<TypedValue<BaseMemRefType>>(value))
-    return memref::skipViewLikeOps(buffer);
-  return value;
-}
 
 /// The one load and one store of an accumulator in `loop`'s body.
 struct Accumulator {
