@@ -74,6 +74,23 @@ TypedAttr neutral(Combiner combiner, Type elementType) {
   return FloatAttr::get(type, 0.0);
 }
 
+/// A tensor of `sizes` filled with the combiner's neutral element: where
+/// partial results start.
+Value neutralTensor(OpBuilder &builder, Location loc, ArrayRef<OpFoldResult> sizes,
+                    Combiner combiner, Type element) {
+  Value empty = tensor::EmptyOp::create(builder, loc, sizes, element);
+  Value start = arith::ConstantOp::create(builder, loc, neutral(combiner, element));
+  return linalg::FillOp::create(builder, loc, start, empty).getResult(0);
+}
+
+/// The largest divisor of `n` in [atLeast, atMost], or 0.
+int64_t largestDivisor(int64_t n, int64_t atMost, int64_t atLeast) {
+  for (int64_t candidate = atMost; candidate >= atLeast; --candidate)
+    if (n % candidate == 0)
+      return candidate;
+  return 0;
+}
+
 /// Is `op` a reduction of every loop into one 0-d tensor?
 bool isFullReduction(linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 || op.getNumLoops() == 0)
@@ -94,12 +111,7 @@ linalg::GenericOp reshapeOneDimensional(OpBuilder &builder, linalg::GenericOp op
   int64_t n = ranges[0];
   if (ShapedType::isDynamic(n) || n <= kSerialLimit)
     return nullptr;
-  int64_t chunk = 0;
-  for (int64_t c = kSerialLimit; c >= 16; --c)
-    if (n % c == 0) {
-      chunk = c;
-      break;
-    }
+  int64_t chunk = largestDivisor(n, kSerialLimit, 16);
   if (!chunk)
     return nullptr;
   MLIRContext *ctx = op.getContext();
@@ -192,12 +204,7 @@ linalg::GenericOp splitRowChunks(OpBuilder &builder, linalg::GenericOp op, Combi
   int64_t rows = ranges[0], columns = ranges[1];
   if (ShapedType::isDynamic(rows) || ShapedType::isDynamic(columns) || rows < kManyRows)
     return nullptr;
-  int64_t chunk = 0;
-  for (int64_t c = 64; c >= 8; --c)
-    if (rows % c == 0) {
-      chunk = c;
-      break;
-    }
+  int64_t chunk = largestDivisor(rows, 64, 8);
   if (!chunk)
     return nullptr;
   MLIRContext *ctx = op.getContext();
@@ -236,9 +243,7 @@ linalg::GenericOp splitRowChunks(OpBuilder &builder, linalg::GenericOp op, Combi
   Type element = cast<RankedTensorType>(op.getResultTypes()[0]).getElementType();
   SmallVector<OpFoldResult> partialSizes{builder.getIndexAttr(rows / chunk),
                                          builder.getIndexAttr(columns)};
-  Value empty = tensor::EmptyOp::create(builder, loc, partialSizes, element);
-  Value start = arith::ConstantOp::create(builder, loc, neutral(combiner, element));
-  Value init = linalg::FillOp::create(builder, loc, start, empty).getResult(0);
+  Value init = neutralTensor(builder, loc, partialSizes, combiner, element);
   maps.push_back(AffineMap::get(3, 0, {a, j}, ctx));
   auto partial = linalg::GenericOp::create(
       builder, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
@@ -264,10 +269,7 @@ linalg::GenericOp split(OpBuilder &builder, linalg::GenericOp op, Combiner combi
   int64_t extent = ranges[parallelDim];
   if (ShapedType::isDynamic(extent))
     return nullptr; // Dynamic shapes reduce in one thread.
-  SmallVector<OpFoldResult> partialSize{builder.getIndexAttr(extent)};
-  Value empty = tensor::EmptyOp::create(builder, loc, partialSize, element);
-  Value start = arith::ConstantOp::create(builder, loc, neutral(combiner, element));
-  Value init = linalg::FillOp::create(builder, loc, start, empty).getResult(0);
+  Value init = neutralTensor(builder, loc, {builder.getIndexAttr(extent)}, combiner, element);
 
   SmallVector<AffineMap> maps;
   for (OpOperand *input : op.getDpsInputOperands())
@@ -311,12 +313,8 @@ void splitPartialReductions(func::FuncOp function) {
       SmallVector<unsigned> reductionDims;
       linalgOp.getReductionDims(reductionDims);
       int64_t reduction = ranges[reductionDims.front()];
-      int64_t ratio = 0;
-      for (int64_t candidate = 64; candidate >= 4; --candidate)
-        if (reduction % candidate == 0 && reduction / candidate >= 8) {
-          ratio = candidate;
-          break;
-        }
+      // Up to 64 chunks of at least 8 steps.
+      int64_t ratio = largestDivisor(reduction, std::min<int64_t>(64, reduction / 8), 4);
       // A reduction along the innermost dimension (a row sum) splits it as
       // [steps, ratio] with the chunks inner, so that neighbouring threads
       // (chunks) read neighbouring elements; otherwise (a column sum, whose
