@@ -68,8 +68,8 @@ static llvm::json::Value describe(func::FuncOp func, Type type, DictionaryAttr a
   return std::move(entry);
 }
 
-FailureOr<std::string> ampc::buildManifest(ModuleOp module, StringRef inputPath,
-                                           const CompilerOptions &options) {
+FailureOr<llvm::json::Object> ampc::buildManifest(ModuleOp module, StringRef inputPath,
+                                                  const CompilerOptions &options) {
   bool ok = true;
   llvm::json::Array functions;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -120,8 +120,5 @@ FailureOr<std::string> ampc::buildManifest(ModuleOp module, StringRef inputPath,
       {"opt_level", static_cast<int64_t>(options.optLevel)},
       {"command_line", options.commandLine},
       {"functions", std::move(functions)}};
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
-  return text;
+  return manifest;
 }

@@ -11,6 +11,7 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/JSON.h"
 
 #include <optional>
 #include <string>
@@ -51,8 +52,9 @@ mlir::LogicalResult compile(mlir::ModuleOp module, llvm::StringRef inputPath,
 /// The manifest of a module's entry points (public functions with bodies):
 /// argument/result order, roles, shapes, element types, initial values.
 /// `module` must still have tensor-level signatures.
-mlir::FailureOr<std::string> buildManifest(mlir::ModuleOp module, llvm::StringRef inputPath,
-                                           const CompilerOptions &options);
+mlir::FailureOr<llvm::json::Object> buildManifest(mlir::ModuleOp module,
+                                                  llvm::StringRef inputPath,
+                                                  const CompilerOptions &options);
 
 } // namespace ampc
 
