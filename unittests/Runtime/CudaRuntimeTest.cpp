@@ -85,18 +85,22 @@ float fromBF16(uint16_t value) {
   return out;
 }
 
+/// `count` standard-normal values as bf16 bits.
+std::vector<uint16_t> randomBF16(size_t count, std::mt19937 &rng) {
+  std::normal_distribution<float> normal;
+  std::vector<uint16_t> values(count);
+  for (uint16_t &v : values)
+    v = toBF16(normal(rng));
+  return values;
+}
+
 TEST(CudaRuntime, TransposedBF16GemmMatchesReference) {
   if (!haveGpu())
     GTEST_SKIP() << "no GPU";
   // C[MxN] = A^T B with A stored KxM, bf16 inputs, f32 output.
   const int64_t m = 96, n = 80, k = 64;
   std::mt19937 rng(7);
-  std::normal_distribution<float> normal;
-  std::vector<uint16_t> a(k * m), b(k * n);
-  for (auto &v : a)
-    v = toBF16(normal(rng));
-  for (auto &v : b)
-    v = toBF16(normal(rng));
+  std::vector<uint16_t> a = randomBF16(k * m, rng), b = randomBF16(k * n, rng);
   void *da = ampc_cuda_malloc(a.size() * 2), *db = ampc_cuda_malloc(b.size() * 2),
        *dc = ampc_cuda_malloc(m * n * 4);
   ASSERT_TRUE(da && db && dc) << ampc_cuda_last_error();
@@ -130,11 +134,7 @@ void checkBiasEpilogue(int32_t outType) {
   const int64_t m = 64, n = 48, k = 32;
   std::mt19937 rng(11);
   std::normal_distribution<float> normal;
-  std::vector<uint16_t> a(m * k), b(k * n);
-  for (auto &v : a)
-    v = toBF16(normal(rng));
-  for (auto &v : b)
-    v = toBF16(normal(rng));
+  std::vector<uint16_t> a = randomBF16(m * k, rng), b = randomBF16(k * n, rng);
   std::vector<float> bias(n);
   for (float &v : bias)
     v = outType == AMPC_BF16 ? fromBF16(toBF16(normal(rng))) : normal(rng);
