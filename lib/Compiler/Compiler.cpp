@@ -12,6 +12,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -334,6 +335,14 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                        }).wasInterrupted();
   if (hasTosa)
     buildIngestPipeline(amp);
+  if (options.trainOptions) {
+    // Calls are inlined first: the backward is built over one block.
+    std::string text = "inline,amp-differentiate{" + *options.trainOptions + "}";
+    std::string errors;
+    llvm::raw_string_ostream errorStream(errors);
+    if (failed(parsePassPipeline(text, amp, errorStream)))
+      return emitError(loc) << "ampc: --train=" << *options.trainOptions << ": " << errors;
+  }
   if (options.precision) {
     AMPPipelineOptions pipeline;
     pipeline.computeType = *options.precision;

@@ -80,12 +80,16 @@ FailureOr<llvm::json::Object> ampc::buildManifest(ModuleOp module, StringRef inp
       args.push_back(describe(func, func.getArgumentTypes()[i], func.getArgAttrDict(i), i, ok));
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
       results.push_back(describe(func, func.getResultTypes()[i], func.getResultAttrDict(i), i, ok));
-    functions.push_back(llvm::json::Object{
+    llvm::json::Object entry{
         {"name", func.getSymName().str()},
         {"symbol", ("_mlir_ciface_" + func.getSymName()).str()},
         {"training_step", func->hasAttr(amp::AMPDialect::kTrainingStepAttrName)},
         {"arguments", std::move(args)},
-        {"results", std::move(results)}});
+        {"results", std::move(results)}};
+    if (auto init = func->getAttrOfType<FlatSymbolRefAttr>(
+            amp::AMPDialect::kInitialParamsAttrName))
+      entry["initial_params"] = init.getValue().str();
+    functions.push_back(std::move(entry));
   }
   if (!ok)
     return failure();

@@ -21,6 +21,8 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   addUpstream(pm, "buffer-deallocation-pipeline");
   // ... right after their last use, not at the end of the step.
   pm.addNestedPass<func::FuncOp>(createAMPFreeAfterLastUse());
+  // Copies into strided views as loops, not calls to a runtime routine.
+  pm.addNestedPass<func::FuncOp>(createAMPStridedCopiesToLoops());
   // Structured ops to loops; multi-dimensional vector transfers to loops of
   // 1-D ones that LLVM maps to vector loads and stores.
   addUpstream(pm, "func.func(convert-linalg-to-loops)");
@@ -32,13 +34,14 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   addUpstream(pm, "convert-scf-to-cf");
   addUpstream(pm, "convert-vector-to-llvm");
   addUpstream(pm, "convert-ub-to-llvm");
-  // exp/log/sqrt to LLVM intrinsics, the rest to libm calls.
+  // A C entry point (_mlir_ciface_<name>) taking memref descriptors; before
+  // math-to-libm declares libm functions, which must keep their C names.
+  addUpstream(pm, "func.func(llvm-request-c-wrappers)");
+  // exp/log/sqrt to LLVM intrinsics, the rest (erf, ...) to libm calls.
   addUpstream(pm, "convert-math-to-llvm");
   addUpstream(pm, "convert-math-to-libm");
   addUpstream(pm, "convert-arith-to-llvm");
   addUpstream(pm, "finalize-memref-to-llvm");
-  // A C entry point (_mlir_ciface_<name>) taking memref descriptors.
-  addUpstream(pm, "func.func(llvm-request-c-wrappers)");
   addUpstream(pm, "convert-func-to-llvm");
   addUpstream(pm, "convert-cf-to-llvm");
   addUpstream(pm, "reconcile-unrealized-casts");

@@ -25,9 +25,13 @@ def find_ampc():
 
 def compile(path, output=None, target="cpu", precision="fp16", loss_scaling="auto",
             policy=None, persistent_copies=False, grad_accumulation=False, opt_level=2,
-            report=None):
+            report=None, train=None):
     """Compiles an MLIR training step into a shared library (plus its JSON
-    manifest next to it) and returns the library's path."""
+    manifest next to it) and returns the library's path.
+
+    `train`: build the training step from a forward function first
+    (amp-differentiate), with its options as a string ("" for the defaults)
+    or a dict, e.g. {"loss": "cross-entropy", "optimizer": "adam", "lr": 1e-3}."""
     if precision not in _PRECISIONS:
         raise ValueError("precision must be one of %s, got %r" % (_PRECISIONS, precision))
     if loss_scaling not in _LOSS_SCALING:
@@ -47,6 +51,11 @@ def compile(path, output=None, target="cpu", precision="fp16", loss_scaling="aut
         cmd.append("--persistent-copies")
     if grad_accumulation:
         cmd.append("--grad-accumulation")
+    if train is not None:
+        if isinstance(train, dict):
+            train = " ".join("%s=%s" % (k, str(v).lower() if isinstance(v, bool) else v)
+                             for k, v in train.items())
+        cmd.append("--train=" + train)
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise CompileError(result.stderr.strip() or "ampc failed with exit code %d" % result.returncode)

@@ -221,7 +221,7 @@ class CudaModule(_host.Module):
             self.runtime.graph_destroy(graph)
         self._graphs = {}
 
-    def init_state(self, params, optimizer_state=None):
+    def init_state(self, params=None, optimizer_state=None):
         super().init_state(params, optimizer_state)
         self._upload_state()
 

@@ -62,6 +62,8 @@ class Function:
         # The compiler checked that the step stays correct with the same
         # buffer passed as old and new state (amp-gpu-in-place-state).
         self.in_place_state = entry.get("in_place_state", False)
+        # The function returning the initial params (amp-differentiate, params=auto).
+        self.initial_params = entry.get("initial_params")
         self._symbol = getattr(library, entry["symbol"])
         self._symbol.restype = None
         self._symbol.argtypes = [ctypes.c_void_p] * (len(self.arguments) + len(self.results))
@@ -121,11 +123,20 @@ class Module:
         step = self._require_step()
         return [(i, a) for i, a in enumerate(step.arguments) if a.get("role") in _STATE_ROLES]
 
-    def init_state(self, params, optimizer_state=None):
-        """Starts the step's state: the given f32 params (in argument order),
-        optimizer state (zeros when omitted, as torch.optim starts), scaler
-        state from its `init` values, persistent copies rounded from the params."""
-        params = list(params)
+    def initial_params(self):
+        """The params' initial values, for steps amp-differentiate built from
+        a model holding its weights as constants (params=auto)."""
+        name = self._require_step().initial_params
+        if name is None:
+            raise RuntimeError("the training step has no initial params: pass them to init_state()")
+        return list(self.functions[name]())
+
+    def init_state(self, params=None, optimizer_state=None):
+        """Starts the step's state: the given f32 params (in argument order;
+        omitted: the model's own, see initial_params()), optimizer state (zeros
+        when omitted, as torch.optim starts), scaler state from its `init`
+        values, persistent copies rounded from the params."""
+        params = list(params) if params is not None else self.initial_params()
         optimizer_state = list(optimizer_state) if optimizer_state is not None else None
         state, param_values = [], []
         for index, spec in self.state_specs():

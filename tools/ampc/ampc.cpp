@@ -60,6 +60,11 @@ static cl::opt<bool> persistentCopies("persistent-copies",
 static cl::opt<bool> gradAccumulation("grad-accumulation",
                                       cl::desc("Also export <step>_accumulate and <step>_apply"),
                                       cl::cat(category));
+static cl::opt<std::string> train(
+    "train", cl::ValueOptional, cl::value_desc("options"),
+    cl::desc("Build the training step from a forward function first (amp-differentiate; "
+             "e.g. --train=\"loss=cross-entropy optimizer=adam lr=1e-3\")"),
+    cl::cat(category));
 static cl::opt<Emit> emit("emit", cl::desc("What to write"), cl::init(Emit::Shared),
                           cl::values(clEnumValN(Emit::MLIR, "mlir", "mixed-precision MLIR"),
                                      clEnumValN(Emit::LLVM, "llvm", "LLVM IR"),
@@ -130,6 +135,8 @@ int main(int argc, char **argv) {
   options.reportFile = report;
   options.persistentCopies = persistentCopies;
   options.gradAccumulation = gradAccumulation;
+  if (train.getNumOccurrences())
+    options.trainOptions = train;
   options.emit = emit;
   options.optLevel = optLevel;
   options.printPipeline = printPipeline;

@@ -31,6 +31,9 @@ struct CompilerOptions {
   std::string reportFile;
   bool persistentCopies = false;
   bool gradAccumulation = false;
+  /// Set: build the training step from a forward function first, with these
+  /// amp-differentiate options ("" for the defaults).
+  std::optional<std::string> trainOptions;
   Emit emit = Emit::Shared;
   unsigned optLevel = 2;
   /// CUDA target: the GPU architecture and PTX ISA features.

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -19,9 +20,15 @@
 namespace ampc {
 
 enum class LossScalingMode { None, Static, Dynamic };
+enum class DifferentiateLoss { None, MSE, CrossEntropy };
+enum class DifferentiateOptimizer { SGD, Adam, AdamW };
 
 #define GEN_PASS_DECL
 #include "ampc/Transforms/Passes.h.inc"
+
+/// Rewrites memref.copy ops with a non-contiguous side as linalg.copy
+/// (amp-strided-copies-to-loops).
+void populateStridedCopiesToLoopsPatterns(mlir::RewritePatternSet &patterns);
 
 /// Adds the amp.cast canonicalizations and folds that amp-cast-cleanup runs.
 void populateCastCleanupPatterns(mlir::RewritePatternSet &patterns);

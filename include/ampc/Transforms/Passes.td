@@ -281,6 +281,107 @@ def AMPGradAccumulation : Pass<"amp-grad-accumulation", "::mlir::ModuleOp"> {
                            "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
+  let summary = "Build an FP32 training step from a forward function (reverse-mode autodiff)";
+  let description = [{
+    Takes a function computing outputs (or a loss) from parameters and
+    inputs, and adds the training step of the contract
+    (docs/training-step.md) next to it, as `@<function>_train_step`:
+
+    1. parameters: with `params=auto`, every f32 tensor constant the
+       computation reads as an input becomes a `param` argument (the corpus
+       models keep their weights as constants), and
+       `@<function>_initial_params` returns their values; with a list of
+       argument numbers (`params=0,2`), those arguments are the params. The
+       other arguments are `input`s.
+    2. the loss: `loss=none` differentiates the function's single result,
+       which must hold one element; `loss=mse` appends a `label` argument
+       shaped like the result and the mean squared error;
+       `loss=cross-entropy` appends a `label` argument of class
+       probabilities (one-hot) shaped like the result and the softmax
+       cross-entropy over the last dimension, averaged over the others
+       (PyTorch's `cross_entropy` with probability targets).
+    3. `amp.grad_seed` of the loss, the reverse-mode backward (plain
+       linalg/tensor ops, so autocast classifies it like the forward;
+       adjoints summed at fan-out, nothing recomputed), and one optimizer
+       op per param, whose state becomes `optimizer_state` arguments.
+
+    ```mlir
+    // amp-opt model.mlir --amp-differentiate="loss=cross-entropy params=1,2 lr=0.1"
+    func.func @model(%x: tensor<32x64xf32>, %w: tensor<64x10xf32>, %b: tensor<10xf32>)
+        -> tensor<32x10xf32>
+    // adds
+    func.func @model_train_step(%x: tensor<32x64xf32> {amp.role = "input"},
+        %w: ... {amp.role = "param"}, %b: ... {amp.role = "param"},
+        %label: tensor<32x10xf32> {amp.role = "label"})
+        -> (... {amp.role = "param"}, ... {amp.role = "param"}, tensor<f32> {amp.role = "loss"})
+        attributes {amp.training_step}
+    ```
+
+    Calls must be inlined first (`--inline`); an op on the path from a
+    param to the loss without a gradient rule is an error at its location.
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"\"",
+           "The forward function (default: the module's only public function "
+           "with a body and results)">,
+    Option<"loss", "loss", "::ampc::DifferentiateLoss",
+           /*default=*/"::ampc::DifferentiateLoss::None",
+           "The loss appended to the function's result",
+           [{::llvm::cl::values(
+               clEnumValN(::ampc::DifferentiateLoss::None, "none",
+                          "the result is the loss"),
+               clEnumValN(::ampc::DifferentiateLoss::MSE, "mse",
+                          "mean squared error against a label"),
+               clEnumValN(::ampc::DifferentiateLoss::CrossEntropy, "cross-entropy",
+                          "softmax cross-entropy against one-hot labels"))}]>,
+    Option<"optimizer", "optimizer", "::ampc::DifferentiateOptimizer",
+           /*default=*/"::ampc::DifferentiateOptimizer::SGD",
+           "The optimizer op updating each param",
+           [{::llvm::cl::values(
+               clEnumValN(::ampc::DifferentiateOptimizer::SGD, "sgd", "amp.sgd"),
+               clEnumValN(::ampc::DifferentiateOptimizer::Adam, "adam", "amp.adam"),
+               clEnumValN(::ampc::DifferentiateOptimizer::AdamW, "adamw", "amp.adamw"))}]>,
+    Option<"params", "params", "std::string", /*default=*/"\"auto\"",
+           "'auto' (f32 tensor constants become params) or argument numbers, "
+           "comma-separated">,
+    Option<"lr", "lr", "double", /*default=*/"0.01", "Learning rate">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.0", "SGD momentum">,
+    Option<"nesterov", "nesterov", "bool", /*default=*/"false", "SGD Nesterov momentum">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
+           "Weight decay (adamw: 0.01 unless given, as torch.optim.AdamW)">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "Adam beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "Adam beta2">,
+    Option<"eps", "eps", "double", /*default=*/"1.0e-8", "Adam epsilon">,
+  ];
+  let statistics = [
+    Statistic<"numParams", "params", "Params the training step updates">,
+    Statistic<"numBackwardOps", "backward-ops", "Ops in the backward and the loss">,
+  ];
+}
+
+def AMPStridedCopiesToLoops : Pass<"amp-strided-copies-to-loops", "::mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy of non-contiguous buffers into linalg.copy";
+  let description = [{
+    Part of the CPU lowering, after bufferization. A `memref.copy` between
+    contiguous buffers lowers to `llvm.memcpy`; one into or out of a strided
+    view (an `insert_slice` into a larger tensor, a padded or spread-out
+    gradient) lowers to a call to the `memrefCopy` routine of MLIR's
+    C runner utilities, which compiled libraries do not link. This pass
+    makes those copies `linalg.copy`, which lowers to loops like the rest.
+
+    ```mlir
+    memref.copy %a, %view : memref<2x4xf32> to memref<2x4xf32, strided<[4, 1], offset: 4>>
+    // becomes
+    linalg.copy ins(%a : memref<2x4xf32>) outs(%view : memref<2x4xf32, strided<[4, 1], offset: 4>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def AMPTileAndVectorize : Pass<"amp-tile-and-vectorize", "::mlir::ModuleOp"> {
   let summary = "Tile matmul-like ops and vectorize the tiles for CPUs";
   let description = [{

@@ -35,6 +35,12 @@ LogicalResult AMPDialect::verifyOperationAttribute(Operation *op,
                              << "' is a unit attribute on a function";
     return success();
   }
+  if (attr.getName() == kInitialParamsAttrName) {
+    if (!isa<FlatSymbolRefAttr>(attr.getValue()) || !isa<FunctionOpInterface>(op))
+      return op->emitError() << "'" << kInitialParamsAttrName
+                             << "' is a function symbol on a training step";
+    return success();
+  }
   if (attr.getName() != kPrecisionAttrName)
     return op->emitError() << "unknown amp dialect attribute '"
                            << attr.getName().getValue() << "'";

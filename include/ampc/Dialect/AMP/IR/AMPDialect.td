@@ -39,6 +39,8 @@ def AMP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kRoleAttrName = "amp.role";
     /// Argument attribute with the initial value of compiler-added state.
     static constexpr ::llvm::StringLiteral kInitAttrName = "amp.init";
+    /// On a training step: the function returning its params' initial values.
+    static constexpr ::llvm::StringLiteral kInitialParamsAttrName = "amp.initial_params";
   }];
 }
 

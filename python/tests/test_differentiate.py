@@ -1,0 +1,361 @@
+"""amp-differentiate, checked by finite differences on the CPU: for every
+gradient rule, a small forward function is turned into an FP32 training step
+(`ampc --train`, SGD with lr = 1, so the gradient is param - param'), and
+the gradient is compared with central differences of the loss the same
+step returns. Bar: relative L2 error 1e-2 over the sampled entries (f32)."""
+import numpy as np
+import pytest
+
+import ampc
+
+ID2 = "affine_map<(i, j) -> (i, j)>"
+
+
+def elementwise(shape, body, name="f"):
+    """A one-input elementwise generic with payload `body` (uses %a, yields %r)."""
+    t = "tensor<%sxf32>" % "x".join(map(str, shape))
+    rank = len(shape)
+    dims = ", ".join("d%d" % i for i in range(rank))
+    m = "affine_map<(%s) -> (%s)>" % (dims, dims)
+    return """
+func.func @%s(%%x: %s) -> %s {
+  %%e = tensor.empty() : %s
+  %%y = linalg.generic {indexing_maps = [%s, %s], iterator_types = [%s]}
+      ins(%%x : %s) outs(%%e : %s) {
+  ^bb0(%%a: f32, %%o: f32):
+%s
+    linalg.yield %%r : f32
+  } -> %s
+  return %%y : %s
+}""" % (name, t, t, t, m, m, ", ".join(['"parallel"'] * rank), t, t, body, t, t)
+
+
+RULES = {
+    # name: (forward MLIR, param argument numbers, input shapes in argument order)
+    "matmul": ("""
+func.func @f(%x: tensor<4x3xf32>, %w: tensor<3x5xf32>) -> tensor<4x5xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x5xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<4x5xf32>) -> tensor<4x5xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<4x3xf32>, tensor<3x5xf32>) outs(%f : tensor<4x5xf32>) -> tensor<4x5xf32>
+  return %y : tensor<4x5xf32>
+}""", [0, 1], [(4, 3), (3, 5)]),
+    "matmul_transpose_b": ("""
+func.func @f(%x: tensor<4x3xf32>, %w: tensor<5x3xf32>) -> tensor<4x5xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x5xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<4x5xf32>) -> tensor<4x5xf32>
+  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                                      affine_map<(m, n, k) -> (m, n)>]
+      ins(%x, %w : tensor<4x3xf32>, tensor<5x3xf32>) outs(%f : tensor<4x5xf32>) -> tensor<4x5xf32>
+  return %y : tensor<4x5xf32>
+}""", [0, 1], [(4, 3), (5, 3)]),
+    "batch_matmul": ("""
+func.func @f(%x: tensor<2x4x3xf32>, %w: tensor<2x3x5xf32>) -> tensor<2x4x5xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4x5xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x4x5xf32>) -> tensor<2x4x5xf32>
+  %y = linalg.batch_matmul ins(%x, %w : tensor<2x4x3xf32>, tensor<2x3x5xf32>) outs(%f : tensor<2x4x5xf32>) -> tensor<2x4x5xf32>
+  return %y : tensor<2x4x5xf32>
+}""", [0, 1], [(2, 4, 3), (2, 3, 5)]),
+    "conv_2d_nhwc_hwcf_stride2": ("""
+func.func @f(%x: tensor<1x7x7x2xf32>, %w: tensor<3x3x2x4xf32>) -> tensor<1x3x3x4xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x3x3x4xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<1x3x3x4xf32>) -> tensor<1x3x3x4xf32>
+  %y = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x7x7x2xf32>, tensor<3x3x2x4xf32>) outs(%f : tensor<1x3x3x4xf32>) -> tensor<1x3x3x4xf32>
+  return %y : tensor<1x3x3x4xf32>
+}""", [0, 1], [(1, 7, 7, 2), (3, 3, 2, 4)]),
+    "conv_2d_nchw_fchw_dilated": ("""
+func.func @f(%x: tensor<2x2x6x6xf32>, %w: tensor<3x2x2x2xf32>) -> tensor<2x3x4x4xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x3x4x4xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x3x4x4xf32>) -> tensor<2x3x4x4xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<2> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x2x6x6xf32>, tensor<3x2x2x2xf32>) outs(%f : tensor<2x3x4x4xf32>) -> tensor<2x3x4x4xf32>
+  return %y : tensor<2x3x4x4xf32>
+}""", [0, 1], [(2, 2, 6, 6), (3, 2, 2, 2)]),
+    "depthwise_conv_2d_nhwc_hwc": ("""
+func.func @f(%x: tensor<1x5x5x3xf32>, %w: tensor<3x3x3xf32>) -> tensor<1x3x3x3xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x3x3x3xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<1x3x3x3xf32>) -> tensor<1x3x3x3xf32>
+  %y = linalg.depthwise_conv_2d_nhwc_hwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x5x5x3xf32>, tensor<3x3x3xf32>) outs(%f : tensor<1x3x3x3xf32>) -> tensor<1x3x3x3xf32>
+  return %y : tensor<1x3x3x3xf32>
+}""", [0, 1], [(1, 5, 5, 3), (3, 3, 3)]),
+    "pooling_nhwc_max": ("""
+func.func @f(%x: tensor<1x6x6x2xf32>) -> tensor<1x3x3x2xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<1x3x3x2xf32>
+  %f = linalg.fill ins(%ninf : f32) outs(%e : tensor<1x3x3x2xf32>) -> tensor<1x3x3x2xf32>
+  %k = tensor.empty() : tensor<2x2xf32>
+  %y = linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %k : tensor<1x6x6x2xf32>, tensor<2x2xf32>) outs(%f : tensor<1x3x3x2xf32>) -> tensor<1x3x3x2xf32>
+  return %y : tensor<1x3x3x2xf32>
+}""", [0], [(1, 6, 6, 2)]),
+    "pooling_nhwc_sum_avg": ("""
+func.func @f(%x: tensor<1x5x5x2xf32>) -> tensor<1x3x3x2xf32> {
+  %z = arith.constant 0.0 : f32
+  %ninth = arith.constant 0.111111111 : f32
+  %e = tensor.empty() : tensor<1x3x3x2xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<1x3x3x2xf32>) -> tensor<1x3x3x2xf32>
+  %k = tensor.empty() : tensor<3x3xf32>
+  %s = linalg.pooling_nhwc_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %k : tensor<1x5x5x2xf32>, tensor<3x3xf32>) outs(%f : tensor<1x3x3x2xf32>) -> tensor<1x3x3x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x3x3x2xf32>) outs(%e : tensor<1x3x3x2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.mulf %a, %ninth : f32
+    linalg.yield %r : f32
+  } -> tensor<1x3x3x2xf32>
+  return %y : tensor<1x3x3x2xf32>
+}""", [0], [(1, 5, 5, 2)]),
+    "exp_log_tanh": (elementwise((3, 4), """
+    %e1 = math.exp %a : f32
+    %sq = arith.mulf %a, %a : f32
+    %one = arith.constant 1.0 : f32
+    %p1 = arith.addf %sq, %one : f32
+    %l = math.log %p1 : f32
+    %t = math.tanh %a : f32
+    %s1 = arith.addf %e1, %l : f32
+    %r = arith.subf %s1, %t : f32"""), [0], [(3, 4)]),
+    "erf_sqrt_rsqrt_pow": (elementwise((3, 4), """
+    %one = arith.constant 1.0 : f32
+    %two = arith.constant 2.0 : f32
+    %c15 = arith.constant 1.5 : f32
+    %sq = arith.mulf %a, %a : f32
+    %p1 = arith.addf %sq, %one : f32
+    %p2 = arith.addf %sq, %two : f32
+    %er = math.erf %a : f32
+    %s = math.sqrt %p1 : f32
+    %rs = math.rsqrt %p2 : f32
+    %pw = math.powf %p1, %c15 : f32
+    %a1 = arith.addf %er, %s : f32
+    %a2 = arith.mulf %a1, %rs : f32
+    %r = arith.addf %a2, %pw : f32"""), [0], [(3, 4)]),
+    "div_neg_sigmoid": (elementwise((3, 4), """
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %a : f32
+    %e1 = math.exp %n : f32
+    %d = arith.addf %one, %e1 : f32
+    %sig = arith.divf %one, %d : f32
+    %r = arith.mulf %a, %sig : f32"""), [0], [(3, 4)]),
+    "select_max_min": (elementwise((3, 4), """
+    %z = arith.constant 0.0 : f32
+    %h = arith.constant 0.5 : f32
+    %c = arith.cmpf ogt, %a, %z : f32
+    %m = arith.mulf %a, %h : f32
+    %s = arith.select %c, %a, %m : f32
+    %mx = arith.maximumf %s, %h : f32
+    %mn = arith.minimumf %a, %z : f32
+    %r = arith.addf %mx, %mn : f32"""), [0], [(3, 4)]),
+    "reduce_sum_and_broadcast": ("""
+func.func @f(%x: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<3x4xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<3xf32>) -> tensor<3xf32>
+  %s = linalg.reduce ins(%x : tensor<3x4xf32>) outs(%f : tensor<3xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %sq = arith.mulf %in, %in : f32
+      %r = arith.addf %sq, %acc : f32
+      linalg.yield %r : f32
+    }
+  %e2 = tensor.empty() : tensor<3x4xf32>
+  %bs = linalg.broadcast ins(%s : tensor<3xf32>) outs(%e2 : tensor<3x4xf32>) dimensions = [1]
+  %bb = linalg.broadcast ins(%b : tensor<4xf32>) outs(%e2 : tensor<3x4xf32>) dimensions = [0]
+  %y = linalg.generic {indexing_maps = [#id, #id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bs, %bb, %x : tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) outs(%e2 : tensor<3x4xf32>) {
+  ^bb0(%p: f32, %q: f32, %u: f32, %o: f32):
+    %t = arith.mulf %p, %q : f32
+    %r = arith.addf %t, %u : f32
+    linalg.yield %r : f32
+  } -> tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}""".replace("#id", ID2), [0, 1], [(3, 4), (4,)]),
+    "reduce_max_softmax": ("""
+func.func @f(%x: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3xf32>
+  %f = linalg.fill ins(%ninf : f32) outs(%e : tensor<3xf32>) -> tensor<3xf32>
+  %m = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<3x5xf32>) outs(%f : tensor<3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %c = arith.cmpf ogt, %a, %o : f32
+    %r = arith.select %c, %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<3xf32>
+  %e2 = tensor.empty() : tensor<3x5xf32>
+  %ex = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %m : tensor<3x5xf32>, tensor<3xf32>) outs(%e2 : tensor<3x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %d = arith.subf %a, %b : f32
+    %r = math.exp %d : f32
+    linalg.yield %r : f32
+  } -> tensor<3x5xf32>
+  %f2 = linalg.fill ins(%z : f32) outs(%e : tensor<3xf32>) -> tensor<3xf32>
+  %s = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%ex : tensor<3x5xf32>) outs(%f2 : tensor<3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %o, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<3xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%ex, %s : tensor<3x5xf32>, tensor<3xf32>) outs(%e2 : tensor<3x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.divf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<3x5xf32>
+  return %y : tensor<3x5xf32>
+}""".replace("#id", ID2).replace("#row", "affine_map<(i, j) -> (i)>"), [0], [(3, 5)]),
+    "transpose_reshape_slices": ("""
+func.func @f(%x: tensor<2x6xf32>, %w: tensor<3x4xf32>) -> tensor<4x5xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<6x2xf32>
+  %t = linalg.transpose ins(%x : tensor<2x6xf32>) outs(%e : tensor<6x2xf32>) permutation = [1, 0]
+  %c = tensor.collapse_shape %t [[0, 1]] : tensor<6x2xf32> into tensor<12xf32>
+  %r = tensor.expand_shape %c [[0, 1]] output_shape [3, 4] : tensor<12xf32> into tensor<3x4xf32>
+  %s = tensor.extract_slice %r[1, 0] [2, 4] [1, 1] : tensor<3x4xf32> to tensor<2x4xf32>
+  %i = tensor.insert_slice %s into %w[0, 0] [2, 4] [1, 1] : tensor<2x4xf32> into tensor<3x4xf32>
+  %p = tensor.pad %i low[1, 0] high[0, 1] {
+  ^bb0(%a: index, %b: index):
+    tensor.yield %z : f32
+  } : tensor<3x4xf32> to tensor<4x5xf32>
+  %e2 = tensor.empty() : tensor<4x5xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p : tensor<4x5xf32>) outs(%e2 : tensor<4x5xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %q = arith.mulf %a, %a : f32
+    linalg.yield %q : f32
+  } -> tensor<4x5xf32>
+  return %y : tensor<4x5xf32>
+}""".replace("#id", ID2), [0, 1], [(2, 6), (3, 4)]),
+    "concat_fanout_copy": ("""
+func.func @f(%x: tensor<2x3xf32>, %w: tensor<2x2xf32>) -> tensor<2x5xf32> {
+  %e = tensor.empty() : tensor<2x3xf32>
+  %c = linalg.copy ins(%x : tensor<2x3xf32>) outs(%e : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %k = tensor.concat dim(1) %c, %w : (tensor<2x3xf32>, tensor<2x2xf32>) -> tensor<2x5xf32>
+  %e2 = tensor.empty() : tensor<2x5xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%k, %k : tensor<2x5xf32>, tensor<2x5xf32>) outs(%e2 : tensor<2x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %q = arith.mulf %a, %b : f32
+    %r = arith.addf %q, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<2x5xf32>
+  return %y : tensor<2x5xf32>
+}""".replace("#id", ID2), [0, 1], [(2, 3), (2, 2)]),
+    "elementwise_tensor_arith": ("""
+func.func @f(%x: tensor<3x4xf32>, %w: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %m = arith.mulf %x, %w : tensor<3x4xf32>
+  %t = math.tanh %m : tensor<3x4xf32>
+  %y = arith.subf %t, %x : tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}""", [0, 1], [(3, 4), (3, 4)]),
+}
+
+
+def compile_step(text, tmp_path, params, loss="mse"):
+    # A fresh name per library: dlopen would hand back one loaded earlier.
+    stem = "step%d" % len(list(tmp_path.glob("step*.mlir")))
+    path = tmp_path / (stem + ".mlir")
+    path.write_text(text)
+    library = ampc.compile(str(path), output=str(tmp_path / (stem + ".so")), precision="fp32",
+                           train={"loss": loss, "params": ",".join(map(str, params)), "lr": 1.0})
+    module = ampc.load(library)
+    return module, module.train_step
+
+
+def check_gradients(step, args, params, rng, h=1e-2, samples=8):
+    """args: every argument of the step in order; params: their argument numbers."""
+    *new_params, _ = step(*args)
+    worst = 0.0
+    for k, index in enumerate(params):
+        grad = (args[index].astype(np.float64) - new_params[k]).ravel()
+        flat = args[index].ravel()
+        picks = rng.choice(flat.size, size=min(samples, flat.size), replace=False)
+        numeric = []
+        for p in picks:
+            def loss_at(delta):
+                moved = [a.copy() for a in args]
+                moved[index].ravel()[p] = flat[p] + delta
+                return float(step(*moved)[-1])
+            numeric.append((loss_at(h) - loss_at(-h)) / (2 * h))
+        numeric, analytic = np.array(numeric), grad[picks]
+        error = np.linalg.norm(numeric - analytic) / max(np.linalg.norm(numeric), 1e-6)
+        assert error < 1e-2, "param #%d: relative error %.2e\nnumeric  %s\nanalytic %s" % (
+            index, error, numeric, analytic)
+        worst = max(worst, error)
+    return worst
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_gradient_matches_finite_differences(rule, tmp_path):
+    text, params, shapes = RULES[rule]
+    _, step = compile_step(text, tmp_path, params)
+    rng = np.random.default_rng(abs(hash(rule)) % 2**32)
+    args = [rng.standard_normal(a["shape"]).astype(np.float32) for a in step.arguments]
+    assert [tuple(args[i].shape) for i in range(len(shapes))] == [tuple(s) for s in shapes]
+    check_gradients(step, args, params, rng)
+
+
+def test_cross_entropy_and_loss_none(tmp_path):
+    text, params, _ = RULES["matmul"]
+    _, step = compile_step(text, tmp_path, params, loss="cross-entropy")
+    rng = np.random.default_rng(1)
+    args = [rng.standard_normal(a["shape"]).astype(np.float32) for a in step.arguments]
+    args[2] = np.eye(5, dtype=np.float32)[rng.integers(0, 5, size=4)]  # one-hot labels
+    check_gradients(step, args, params, rng)
+    # Cross-entropy against numpy.
+    logits = args[0].astype(np.float64) @ args[1]
+    logp = logits - logits.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    assert abs(float(step(*args)[-1]) - (-(args[2] * logp).sum() / 4)) < 1e-5
+
+    scalar = """
+func.func @f(%x: tensor<4xf32>) -> tensor<1xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<1xf32>) -> tensor<1xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (0)>], iterator_types = ["reduction"]}
+      ins(%x : tensor<4xf32>) outs(%f : tensor<1xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %c = math.cos %a : f32
+    %r = arith.addf %o, %c : f32
+    linalg.yield %r : f32
+  } -> tensor<1xf32>
+  return %y : tensor<1xf32>
+}"""
+    _, step = compile_step(scalar, tmp_path, [0], loss="none")
+    x = rng.standard_normal(4).astype(np.float32)
+    new_x, loss = step(x)
+    np.testing.assert_allclose(loss, np.cos(x.astype(np.float64)).sum(), rtol=1e-6)
+    np.testing.assert_allclose(x - new_x, -np.sin(x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+
+
+def test_hoisted_constants_train(tmp_path):
+    """params=auto: weights held as constants become params with initial values."""
+    text = """
+func.func @model(%x: tensor<8x4xf32>) -> tensor<8x3xf32> {
+  %z = arith.constant 0.0 : f32
+  %w = arith.constant dense<[[0.5, -0.2, 0.1], [0.3, 0.8, -0.5], [-0.7, 0.2, 0.4], [0.1, -0.3, 0.9]]> : tensor<4x3xf32>
+  %e = tensor.empty() : tensor<8x3xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<8x3xf32>) -> tensor<8x3xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<8x4xf32>, tensor<4x3xf32>) outs(%f : tensor<8x3xf32>) -> tensor<8x3xf32>
+  return %y : tensor<8x3xf32>
+}"""
+    path = tmp_path / "model.mlir"
+    path.write_text(text)
+    module = ampc.load(ampc.compile(str(path), output=str(tmp_path / "m.so"), precision="bf16",
+                                    train={"loss": "mse", "optimizer": "adam", "lr": 0.05}))
+    (w0,) = module.initial_params()
+    np.testing.assert_allclose(w0[0], [0.5, -0.2, 0.1], rtol=1e-6)
+    module.init_state()
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 4)).astype(np.float32)
+    target = x @ rng.standard_normal((4, 3)).astype(np.float32)
+    losses = [module.step(x, target) for _ in range(30)]
+    assert losses[-1] < 0.2 * losses[0], losses

@@ -1,0 +1,87 @@
+// RUN: amp-opt %s -split-input-file -amp-differentiate="loss=mse params=0" -verify-diagnostics
+
+// A payload op without a derivative rule is named, at the op that holds it.
+func.func @no_derivative(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  // expected-error @+1 {{amp-differentiate: no derivative for 'math.atan' in the payload}}
+  %y = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.atan %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// An op on the path from a param to the loss without a gradient rule.
+func.func @no_rule(%x: tensor<4xf32>, %i: tensor<2x1xindex>) -> tensor<2xf32> {
+  // expected-error @+1 {{amp-differentiate: no gradient rule for 'tensor.gather'}}
+  %g = tensor.gather %x[%i] gather_dims([0]) unique : (tensor<4xf32>, tensor<2x1xindex>) -> tensor<2xf32>
+  return %g : tensor<2xf32>
+}
+
+// -----
+
+// A product reduction has no rule (only sums, differences, max and min).
+func.func @product(%x: tensor<4x3xf32>) -> tensor<4xf32> {
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<4xf32>
+  %f = linalg.fill ins(%one : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  // expected-error @+1 {{no gradient rule for this reduction}}
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x3xf32>) outs(%f : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.mulf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// Calls are inlined first.
+func.func private @g(%x: tensor<4xf32>) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
+func.func @calls(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{amp-differentiate: calls are not differentiated; inline @g first (--inline)}}
+  %y = func.call @g(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// A param that does not reach the loss.
+// expected-error @+1 {{amp-differentiate: param argument #0 does not affect the loss}}
+func.func @unused(%w: tensor<4xf32>, %x: tensor<4xf32>) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{amp-differentiate: params=0: expected 'auto' or argument numbers below 0, got '0'}}
+func.func @no_arguments() -> tensor<4xf32> {
+  %c = arith.constant dense<1.0> : tensor<4xf32>
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{amp-differentiate: needs a function with one f32 tensor result, got '(tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>)'}}
+func.func @two_results(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  return %x, %x : tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{amp-differentiate: 2 public functions with results @a @b; name the forward function with function=NAME}}
+module {
+  func.func @a(%x: tensor<4xf32>) -> tensor<4xf32> {
+    return %x : tensor<4xf32>
+  }
+  func.func @b(%x: tensor<4xf32>) -> tensor<4xf32> {
+    return %x : tensor<4xf32>
+  }
+}
