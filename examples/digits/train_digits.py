@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Trains the MLP classifier of examples/mlp_training_step.mlir on the
+"""Trains the MLP classifier of examples/mlp_forward.mlir on the
 scikit-learn digits data (8x8 images, 10 classes; shipped by Debian's
 python3-sklearn, no download), compiled three ways by ampc: fp32, fp16 with
 dynamic loss scaling, and bf16, for the CPU or (--target=cuda) the GPU.
-Prints, per precision: final train loss, test accuracy, steps the loss scaler
+The training step is built from the forward function by amp-differentiate
+(softmax cross-entropy, reverse-mode backward, SGD with lr 0.1). Prints, per
+precision: final train loss, test accuracy, steps the loss scaler
 skipped, and mean step time.
 
   train_digits.py [--epochs N] [--seed S] [--target cpu|cuda] [--json FILE]"""
@@ -20,8 +22,15 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import ampc  # noqa: E402
 
-STEP = os.path.join(ROOT, "examples", "mlp_training_step.mlir")
+FORWARD = os.path.join(ROOT, "examples", "mlp_forward.mlir")
+# amp-differentiate's options: the weights are arguments 1-4 of @mlp.
+TRAIN = {"loss": "cross-entropy", "params": "1,2,3,4", "optimizer": "sgd", "lr": 0.1}
 BATCH, FEATURES, HIDDEN, CLASSES = 32, 64, 128, 10
+
+
+def compile_step(output, precision, target="cpu"):
+    """The training step, built from the forward function and compiled."""
+    return ampc.compile(FORWARD, output=output, precision=precision, target=target, train=TRAIN)
 
 
 def load_data(seed):
@@ -89,8 +98,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for precision in ("fp32", "fp16", "bf16"):
             try:
-                library = ampc.compile(STEP, output=os.path.join(tmp, "digits-%s.so" % precision),
-                                       precision=precision, target=args.target)
+                library = compile_step(os.path.join(tmp, "digits-%s.so" % precision), precision,
+                                       args.target)
                 results[precision] = train(library, data, args.epochs, args.seed)
             except (ampc.CompileError, ampc.CudaError) as error:
                 sys.exit("train_digits: %s" % error)

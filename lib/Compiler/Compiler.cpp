@@ -148,11 +148,26 @@ static LogicalResult emitNativeFile(Location loc, llvm::Module &module,
   return out->keep();
 }
 
+/// Whether `module` calls MLIR's runner utilities: the printing and timing
+/// routines (vector.print, printMemref*, rtclock) benchmark harnesses leave
+/// in model IR.
+static bool callsRunnerUtils(const llvm::Module &module) {
+  for (const llvm::Function &function : module.functions()) {
+    if (!function.isDeclaration())
+      continue;
+    StringRef name = function.getName();
+    if (name.starts_with("print") || name.starts_with("_mlir_ciface_printMemref") ||
+        name == "rtclock")
+      return true;
+  }
+  return false;
+}
+
 /// Links an object file into a shared library with the system's C compiler,
 /// against `runtime` (a shared library) when given: found next to the
 /// output first ($ORIGIN), then where it was at link time.
 static LogicalResult linkShared(Location loc, StringRef object, StringRef output,
-                                StringRef runtime = "") {
+                                StringRef runtime = "", bool runnerUtils = false) {
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
   if (!cc)
     return emitError(loc) << "ampc: no system C compiler ('cc') to link a shared "
@@ -165,6 +180,11 @@ static LogicalResult linkShared(Location loc, StringRef object, StringRef output
     owned.push_back(("-Wl,-rpath,$ORIGIN:" + dir).str());
     args.push_back(owned[0]);
     args.push_back(owned[1]);
+  }
+  if (runnerUtils) {
+    for (StringRef arg : {"-L" AMPC_LLVM_LIBRARY_DIR, "-lmlir_runner_utils",
+                          "-lmlir_c_runner_utils", "-Wl,-rpath," AMPC_LLVM_LIBRARY_DIR})
+      args.push_back(arg);
   }
   std::string error;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &error);
@@ -485,7 +505,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                         "at build time); the library needs libampc_cuda_runtime.so loaded "
                         "before it\n";
     }
-    if (failed(library) || failed(linkShared(loc, objectPath, library->tempPath(), runtime)))
+    if (failed(library) || failed(linkShared(loc, objectPath, library->tempPath(), runtime,
+                                               callsRunnerUtils(*llvmModule))))
       return failure();
     if (options.target == Target::CUDA)
       reportInPlaceState(module, manifest);

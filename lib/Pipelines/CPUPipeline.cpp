@@ -34,9 +34,9 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   addUpstream(pm, "convert-scf-to-cf");
   addUpstream(pm, "convert-vector-to-llvm");
   addUpstream(pm, "convert-ub-to-llvm");
-  // A C entry point (_mlir_ciface_<name>) taking memref descriptors; before
-  // math-to-libm declares libm functions, which must keep their C names.
-  addUpstream(pm, "func.func(llvm-request-c-wrappers)");
+  // A C entry point (_mlir_ciface_<name>) taking memref descriptors for each
+  // exported function; declarations (libm, harness routines) keep C names.
+  pm.addPass(createAMPRequestCWrappers());
   // exp/log/sqrt to LLVM intrinsics, the rest (erf, ...) to libm calls.
   addUpstream(pm, "convert-math-to-llvm");
   addUpstream(pm, "convert-math-to-libm");

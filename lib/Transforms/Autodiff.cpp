@@ -17,10 +17,12 @@
 #include "ampc/Transforms/Autodiff.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -345,6 +347,9 @@ LogicalResult ReverseMode::visit(Operation *op) {
   if (op->getNumResults() == 1 && op->getDialect() &&
       op->getDialect()->getNamespace() == tensor::TensorDialect::getDialectNamespace())
     return visitTensorOp(op, adjoints.lookup(op->getResult(0)));
+  if (isa<func::CallOp>(op))
+    return op->emitError("amp-differentiate: calls are not differentiated; inline the callee "
+                         "first (--inline)");
   return op->emitError() << "amp-differentiate: no gradient rule for '" << op->getName() << "'";
 }
 
@@ -545,11 +550,24 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
 
   // The adjoint is indexed like the operand; windowed reads `o * s + k * d`
   // become reads at o, with o now running over the operand's extent.
+  // A unit dimension read at a constant 0 (a broadcast written as
+  // `(d0, d1) -> (d0, 0)`) is left out of the adjoint and put back with an
+  // expand_shape.
   SmallVector<Window> windows;
-  SmallVector<AffineExpr> adjointExprs;
+  SmallVector<AffineExpr> adjointExprs, readExprs;
+  SmallVector<int64_t> adjointShape;
   for (auto [pos, expr] : llvm::enumerate(targetMap.getResults())) {
+    if (auto constant = dyn_cast<AffineConstantExpr>(expr)) {
+      if (constant.getValue() != 0 || targetType.getDimSize(pos) != 1)
+        return op->emitError("amp-differentiate: no gradient rule for operand ")
+               << target.getOperandNumber() << " read at constant index " << constant.getValue();
+      readExprs.push_back(expr);
+      continue;
+    }
+    adjointShape.push_back(targetType.getDimSize(pos));
     if (isa<AffineDimExpr>(expr)) {
       adjointExprs.push_back(expr);
+      readExprs.push_back(expr);
       continue;
     }
     SmallVector<int64_t> coefficients(numLoops, 0);
@@ -567,8 +585,11 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
     windows.push_back({outDim, kernelDim, coefficients[outDim], coefficients[kernelDim],
                        targetType.getDimSize(pos)});
     adjointExprs.push_back(getAffineDimExpr(outDim, ctx));
+    readExprs.push_back(getAffineDimExpr(outDim, ctx));
   }
   AffineMap adjointMap = AffineMap::get(numLoops, 0, adjointExprs, ctx);
+  // How the payload reads the operand itself in the adjoint's loops.
+  AffineMap readMap = AffineMap::get(numLoops, 0, readExprs, ctx);
   if (!adjointMap.isProjectedPermutation())
     return op->emitError("amp-differentiate: no gradient rule for operand ")
            << target.getOperandNumber() << " read through a repeated dimension";
@@ -617,7 +638,7 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
     AffineMap map = op.getMatchingIndexingMap(input);
     Value value = input->get();
     if (input == &target) {
-      map = adjointMap;
+      map = readMap;
     } else if (!windows.empty()) {
       SmallVector<unsigned> flips;
       for (auto [pos, expr] : llvm::enumerate(map.getResults())) {
@@ -668,12 +689,13 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
   }
 
   bool accumulates = adjointMap.getNumResults() != numLoops;
+  auto adjointType = RankedTensorType::get(adjointShape, targetType.getElementType());
   SmallVector<utils::IteratorType> iterators(numLoops, utils::IteratorType::reduction);
   for (AffineExpr expr : adjointMap.getResults())
     iterators[cast<AffineDimExpr>(expr).getPosition()] = utils::IteratorType::parallel;
-  Value init = accumulates ? zerosOf(b, loc, targetType)
-                           : tensor::EmptyOp::create(b, loc, targetType.getShape(),
-                                                     targetType.getElementType())
+  Value init = accumulates ? zerosOf(b, loc, adjointType)
+                           : tensor::EmptyOp::create(b, loc, adjointType.getShape(),
+                                                     adjointType.getElementType())
                                  .getResult();
   maps.push_back(adjointMap);
 
@@ -682,7 +704,7 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
     combinerOps.insert(combiner.ops.begin(), combiner.ops.end());
   Operation *unsupported = nullptr;
   auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{targetType}, inputs, ValueRange{init}, maps, iterators,
+      b, loc, TypeRange{adjointType}, inputs, ValueRange{init}, maps, iterators,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         IRMapping mapping;
         for (auto [forward, slot] : slots)
@@ -743,7 +765,16 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
     return op->emitError() << "amp-differentiate: no derivative for '" << unsupported->getName()
                            << "' in the payload";
   }
-  accumulate(target.get(), generic.getResult(0));
+  Value adjoint = generic.getResult(0);
+  if (adjointType != targetType) {
+    std::optional<SmallVector<ReassociationIndices>> reassociation =
+        getReassociationIndicesForReshape(adjointType, targetType);
+    if (!reassociation)
+      return op->emitError("amp-differentiate: cannot restore the unit dimensions of operand ")
+             << target.getOperandNumber();
+    adjoint = tensor::ExpandShapeOp::create(b, loc, targetType, adjoint, *reassociation);
+  }
+  accumulate(target.get(), adjoint);
   return success();
 }
 

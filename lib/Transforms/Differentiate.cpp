@@ -265,14 +265,6 @@ void AMPDifferentiatePass::runOnOperation() {
                               "got ")
                << forward->getFunctionType(),
            signalPassFailure();
-  WalkResult calls = forward->walk([](func::CallOp call) {
-    call.emitError() << "amp-differentiate: calls are not differentiated; inline @"
-                     << call.getCallee() << " first (--inline)";
-    return WalkResult::interrupt();
-  });
-  if (calls.wasInterrupted())
-    return signalPassFailure();
-
   // The step starts as a copy of the forward function, next to it.
   SymbolTable symbols(module);
   func::FuncOp step = forward->clone();
@@ -440,6 +432,10 @@ void AMPDifferentiatePass::runOnOperation() {
     step->setAttr(amp::AMPDialect::kInitialParamsAttrName, FlatSymbolRefAttr::get(init));
   }
 
+  // The rules must have built valid IR; say so here rather than inside the
+  // cleanup's patterns.
+  if (failed(mlir::verify(step)))
+    return signalPassFailure();
   numParams += params.size();
   // Tidy what the rules emitted (x * 1.0, unused payload operands, duplicates).
   OpPassManager cleanup(func::FuncOp::getOperationName());

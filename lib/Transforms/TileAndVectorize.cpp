@@ -18,15 +18,16 @@ using namespace ampc;
 
 /// The strategy: tile, vectorize (masked), simplify masks and transfers, and
 /// hoist the accumulator tile out of the reduction loop.
-/// {0}: matmul tile sizes, {1}: batch_matmul tile sizes.
+/// {0}: matmul tile sizes, {1}: batch_matmul tile sizes, {2}: the attribute
+/// marking the ops to tile.
 static constexpr const char *kStrategy = R"mlir(
 module attributes {{transform.with_named_sequence} {{
   transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}) {{
-    %mm = transform.structured.match ops{{["linalg.matmul"]} in %root : (!transform.any_op) -> !transform.any_op
+    %mm = transform.structured.match ops{{["linalg.matmul"]} attributes{{{2}} in %root : (!transform.any_op) -> !transform.any_op
     %t, %l0, %l1, %l2 = transform.structured.tile_using_for %mm tile_sizes [{0}]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
     transform.structured.vectorize %t vector_sizes [{0}] : !transform.any_op
-    %bmm = transform.structured.match ops{{["linalg.batch_matmul"]} in %root : (!transform.any_op) -> !transform.any_op
+    %bmm = transform.structured.match ops{{["linalg.batch_matmul"]} attributes{{{2}} in %root : (!transform.any_op) -> !transform.any_op
     %bt, %b0, %b1, %b2, %b3 = transform.structured.tile_using_for %bmm tile_sizes [{1}]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
     transform.structured.vectorize %bt vector_sizes [{1}] : !transform.any_op
@@ -51,6 +52,9 @@ module attributes {{transform.with_named_sequence} {{
 }
 )mlir";
 
+/// Marks the ops the strategy tiles (a discardable attribute, removed after).
+static constexpr llvm::StringLiteral kTileMarker = "__amp_tile_and_vectorize";
+
 namespace {
 struct TileAndVectorizePass
     : public ampc::impl::AMPTileAndVectorizeBase<TileAndVectorizePass> {
@@ -65,8 +69,18 @@ struct TileAndVectorizePass
                                "sizes (M, N, K)");
       return signalPassFailure();
     }
+    // Matmuls with a reduction of one element (outer products, as in the
+    // backward of a batch-1 layer) stay plain loops: their reduction loop
+    // folds away under the strategy, which then loses track of it.
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (!isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op))
+        return;
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      if (ranges.back() != 1)
+        op->setAttr(kTileMarker, UnitAttr::get(&getContext()));
+    });
     std::string mnk = llvm::formatv("{0}, {1}, {2}", sizes[0], sizes[1], sizes[2]).str();
-    std::string strategy = llvm::formatv(kStrategy, mnk, "1, " + mnk).str();
+    std::string strategy = llvm::formatv(kStrategy, mnk, "1, " + mnk, kTileMarker).str();
     OwningOpRef<ModuleOp> script = parseSourceString<ModuleOp>(strategy, &getContext());
     if (!script) {
       getOperation().emitError("amp-tile-and-vectorize: internal strategy failed to parse");
@@ -74,9 +88,11 @@ struct TileAndVectorizePass
     }
     Operation *entry = transform::detail::findTransformEntryPoint(
         getOperation(), *script, transform::TransformDialect::kTransformEntryPointSymbolName);
-    if (!entry ||
-        failed(transform::applyTransformNamedSequence(getOperation(), entry, *script,
-                                                      transform::TransformOptions())))
+    bool failedToApply =
+        !entry || failed(transform::applyTransformNamedSequence(getOperation(), entry, *script,
+                                                                transform::TransformOptions()));
+    getOperation()->walk([](Operation *op) { op->removeAttr(kTileMarker); });
+    if (failedToApply)
       return signalPassFailure();
   }
 };

@@ -44,3 +44,49 @@ def test_tpp_mlp_runs_against_numpy(precision, tolerance, tmp_path):
         h = np.maximum(h @ np.full((1024, 1024), w) + b, 0)
     error = np.linalg.norm(got - h) / np.linalg.norm(h)
     assert error <= tolerance, "%s relative error %.2e" % (precision, error)
+
+
+# Forward models made training steps by amp-differentiate (ampc --train):
+# (model, --train options, learning rate).
+TRAINABLE = [
+    ("tpp-mlir_mlp-3layers.mlir", "loss=cross-entropy", 0.001),
+    ("tpp-mlir_torch-dynamo-mlp-fp32-3x1024.mlir", "loss=cross-entropy", 0.5),
+    ("heir_mnist_mnist.mlir", "loss=cross-entropy params=0,1,2,3", 0.05),
+    ("tpp-mlir_multi-head-attention.fixed.mlir", "loss=mse", 1e-5),
+    ("buddy-mlir_BuddyNext_next-ffn.mlir", "loss=mse function=kernel params=1,3,4", 0.001),
+]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("model,options,lr", TRAINABLE)
+def test_corpus_forward_model_trains(model, options, lr, precision, tmp_path):
+    """The model's forward becomes a training step; five steps on one batch
+    lower the loss. Weights held as constants start from the model's own
+    values; weights passed as arguments start random."""
+    path = os.path.join(CORPUS, model)
+    if not os.path.exists(path):
+        pytest.skip("%s not in the corpus" % model)
+    library = ampc.compile(path, output=str(tmp_path / "step.so"), precision=precision,
+                           train="%s optimizer=sgd lr=%r" % (options, lr))
+    mod = ampc.load(library)
+    step = mod.train_step
+    rng = np.random.default_rng(0)
+    if "params=" in options:
+        shapes = [a["shape"] for a in step.arguments if a.get("role") == "param"]
+        mod.init_state([0.05 * rng.standard_normal(s).astype(np.float32) for s in shapes])
+    else:
+        mod.init_state()
+    batch = []
+    for spec in step.arguments:
+        if spec.get("role") == "input":
+            batch.append(rng.standard_normal(spec["shape"]).astype(np.float32))
+        elif spec.get("role") == "label":
+            shape = spec["shape"]
+            if "cross-entropy" in options:  # one-hot rows over the last dimension
+                classes = rng.integers(0, shape[-1], size=int(np.prod(shape[:-1])))
+                batch.append(np.eye(shape[-1], dtype=np.float32)[classes].reshape(shape))
+            else:
+                batch.append(rng.standard_normal(shape).astype(np.float32))
+    losses = [mod.step(*batch) for _ in range(5)]
+    assert np.all(np.isfinite(losses)), losses
+    assert losses[-1] < losses[0], "%s %s: losses %s" % (model, precision, losses)

@@ -17,8 +17,7 @@ def test_mixed_precision_tracks_fp32(tmp_path):
     data = train_digits.load_data(seed=0)
     results = {}
     for precision in ("fp32", "fp16", "bf16"):
-        library = train_digits.ampc.compile(train_digits.STEP, output=str(tmp_path / (precision + ".so")),
-                                            precision=precision)
+        library = train_digits.compile_step(str(tmp_path / (precision + ".so")), precision)
         results[precision] = train_digits.train(library, data, epochs=8, seed=0)
     reference = results["fp32"]
     assert reference["test_accuracy"] > 0.9

@@ -46,7 +46,7 @@ func.func private @g(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }
 func.func @calls(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{amp-differentiate: calls are not differentiated; inline @g first (--inline)}}
+  // expected-error @+1 {{amp-differentiate: calls are not differentiated; inline the callee first (--inline)}}
   %y = func.call @g(%x) : (tensor<4xf32>) -> tensor<4xf32>
   return %y : tensor<4xf32>
 }

@@ -53,3 +53,17 @@ func.func @softmax(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %s = linalg.softmax dimension(1) ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %s : tensor<4x8xf32>
 }
+
+// -----
+
+// An outer product (a reduction of one element, as in the backward of a
+// batch-1 layer) stays a plain matmul: its reduction loop would fold away.
+// CHECK-LABEL: func @outer_product
+// CHECK:         linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<512x1xf32>, tensor<1x10xf32>)
+// CHECK-NOT:     vector.
+// CHECK-NOT:     __amp_tile_and_vectorize
+// CHECK:         return
+func.func @outer_product(%a: tensor<512x1xf32>, %b: tensor<1x10xf32>, %c: tensor<512x10xf32>) -> tensor<512x10xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<512x1xf32>, tensor<1x10xf32>) outs(%c : tensor<512x10xf32>) -> tensor<512x10xf32>
+  return %r : tensor<512x10xf32>
+}

@@ -382,6 +382,18 @@ def AMPStridedCopiesToLoops : Pass<"amp-strided-copies-to-loops", "::mlir::func:
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def AMPRequestCWrappers : Pass<"amp-request-c-wrappers", "::mlir::ModuleOp"> {
+  let summary = "Ask for C entry points (_mlir_ciface_*) of the exported functions only";
+  let description = [{
+    Part of the CPU lowering. Like upstream `llvm-request-c-wrappers`, sets
+    `llvm.emit_c_interface` so that `convert-func-to-llvm` emits
+    `_mlir_ciface_<name>` taking memref descriptors, but only on public
+    functions with a body: the entry points a library exports. Declarations
+    keep their C names, so calls to routines a model's harness declares
+    (`func.func private @rtclock() -> f64`) still reach those routines.
+  }];
+}
+
 def AMPTileAndVectorize : Pass<"amp-tile-and-vectorize", "::mlir::ModuleOp"> {
   let summary = "Tile matmul-like ops and vectorize the tiles for CPUs";
   let description = [{
