@@ -361,7 +361,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     std::string errors;
     llvm::raw_string_ostream errorStream(errors);
     if (failed(parsePassPipeline(text, amp, errorStream)))
-      return emitError(loc) << "ampc: --train=" << *options.trainOptions << ": " << errors;
+      return emitError(loc) << "ampc: --train=" << *options.trainOptions << ": "
+                            << StringRef(errors).trim();
   }
   if (options.precision) {
     AMPPipelineOptions pipeline;

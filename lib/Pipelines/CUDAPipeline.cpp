@@ -28,6 +28,9 @@ void ampc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDALoweringOption
   addUpstream(pm, "canonicalize");
   detail::addBufferizationToOutParams(pm);
   addUpstream(pm, "buffer-deallocation-pipeline");
+  // Copies into views (spread-out gradients, insert_slice) as loops, which
+  // become kernels below; gpu.memcpy takes whole buffers only.
+  pm.addNestedPass<func::FuncOp>(createAMPStridedCopiesToLoops({/*keepContiguous=*/false}));
   // Matmul-like ops to cuBLASLt (tensor cores), folding zero fills and
   // transposes that feed them.
   if (options.libraryGemm)

@@ -291,7 +291,8 @@ void AMPDifferentiatePass::runOnOperation() {
   if (this->params == "auto") {
     for (auto constant : llvm::make_early_inc_range(body.getOps<arith::ConstantOp>())) {
       auto type = dyn_cast<RankedTensorType>(constant.getType());
-      if (!type || type.getRank() == 0 || !type.getElementType().isF32())
+      // One-element constants are the model's scalars (an epsilon, a scale).
+      if (!type || type.getNumElements() < 2 || !type.getElementType().isF32())
         continue;
       // An init operand (outs) is overwritten or accumulated into, not a weight.
       bool readAsData = llvm::any_of(constant->getUses(), [](OpOperand &use) {

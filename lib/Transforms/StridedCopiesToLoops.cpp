@@ -14,28 +14,36 @@ using namespace mlir;
 
 namespace {
 
-/// memref.copy with a non-contiguous side -> linalg.copy.
+/// memref.copy with a side the copy's lowering cannot take -> linalg.copy.
 struct StridedCopyToLinalg : OpRewritePattern<memref::CopyOp> {
-  using OpRewritePattern::OpRewritePattern;
+  StridedCopyToLinalg(MLIRContext *context, bool keepContiguous)
+      : OpRewritePattern(context), keepContiguous(keepContiguous) {}
 
   LogicalResult matchAndRewrite(memref::CopyOp copy, PatternRewriter &rewriter) const override {
     auto source = dyn_cast<MemRefType>(copy.getSource().getType());
     auto target = dyn_cast<MemRefType>(copy.getTarget().getType());
     if (!source || !target)
       return failure();
-    if (memref::isStaticShapeAndContiguousRowMajor(source) &&
-        memref::isStaticShapeAndContiguousRowMajor(target))
-      return failure(); // llvm.memcpy handles it.
+    auto supported = [&](MemRefType type) {
+      return type.getLayout().isIdentity() ||
+             (keepContiguous && memref::isStaticShapeAndContiguousRowMajor(type));
+    };
+    if (supported(source) && supported(target))
+      return failure();
     rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(), copy.getTarget());
     return success();
   }
+
+  bool keepContiguous;
 };
 
 struct AMPStridedCopiesToLoopsPass
     : ampc::impl::AMPStridedCopiesToLoopsBase<AMPStridedCopiesToLoopsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    ampc::populateStridedCopiesToLoopsPatterns(patterns);
+    ampc::populateStridedCopiesToLoopsPatterns(patterns, keepContiguous);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
@@ -43,6 +51,7 @@ struct AMPStridedCopiesToLoopsPass
 
 } // namespace
 
-void ampc::populateStridedCopiesToLoopsPatterns(RewritePatternSet &patterns) {
-  patterns.add<StridedCopyToLinalg>(patterns.getContext());
+void ampc::populateStridedCopiesToLoopsPatterns(RewritePatternSet &patterns,
+                                                bool keepContiguous) {
+  patterns.add<StridedCopyToLinalg>(patterns.getContext(), keepContiguous);
 }

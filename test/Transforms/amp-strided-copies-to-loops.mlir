@@ -1,4 +1,5 @@
 // RUN: amp-opt %s -split-input-file -amp-strided-copies-to-loops | FileCheck %s
+// RUN: amp-opt %s -split-input-file -amp-strided-copies-to-loops=keep-contiguous=false | FileCheck %s --check-prefix=IDENTITY
 
 // A copy into a non-contiguous view becomes linalg.copy (loops, no runtime call).
 // CHECK-LABEL: func.func @into_view(
@@ -26,11 +27,15 @@ func.func @spread(%src: memref<3xf32>, %dst: memref<7xf32>) {
 
 // -----
 
-// Contiguous copies stay, also into a block of whole rows: they lower to llvm.memcpy.
+// Contiguous copies stay, also into a block of whole rows: they lower to
+// llvm.memcpy. gpu.memcpy takes identity layouts only (keep-contiguous=false).
 // CHECK-LABEL: func.func @contiguous(
 // CHECK:         memref.copy
 // CHECK:         memref.copy
 // CHECK-NOT:     linalg.copy
+// IDENTITY-LABEL: func.func @contiguous(
+// IDENTITY:         memref.copy %{{.+}}, %{{.+}} : memref<2x4xf32> to memref<2x4xf32>
+// IDENTITY:         linalg.copy ins(%{{.+}} : memref<2x4xf32>) outs(%{{.+}} : memref<2x4xf32, strided<[4, 1], offset: 4>>)
 func.func @contiguous(%src: memref<2x4xf32>, %dst: memref<2x4xf32>, %rows: memref<3x4xf32>) {
   memref.copy %src, %dst : memref<2x4xf32> to memref<2x4xf32>
   %view = memref.subview %rows[1, 0] [2, 4] [1, 1] : memref<3x4xf32> to memref<2x4xf32, strided<[4, 1], offset: 4>>

@@ -27,8 +27,10 @@ enum class DifferentiateOptimizer { SGD, Adam, AdamW };
 #include "ampc/Transforms/Passes.h.inc"
 
 /// Rewrites memref.copy ops with a non-contiguous side as linalg.copy
-/// (amp-strided-copies-to-loops).
-void populateStridedCopiesToLoopsPatterns(mlir::RewritePatternSet &patterns);
+/// (amp-strided-copies-to-loops); with `keepContiguous` false, every side
+/// without the identity layout counts as non-contiguous.
+void populateStridedCopiesToLoopsPatterns(mlir::RewritePatternSet &patterns,
+                                          bool keepContiguous = true);
 
 /// Adds the amp.cast canonicalizations and folds that amp-cast-cleanup runs.
 void populateCastCleanupPatterns(mlir::RewritePatternSet &patterns);

@@ -371,15 +371,22 @@ def AMPStridedCopiesToLoops : Pass<"amp-strided-copies-to-loops", "::mlir::func:
     view (an `insert_slice` into a larger tensor, a padded or spread-out
     gradient) lowers to a call to the `memrefCopy` routine of MLIR's
     C runner utilities, which compiled libraries do not link. This pass
-    makes those copies `linalg.copy`, which lowers to loops like the rest.
+    makes those copies `linalg.copy`, which lowers to loops like the rest
+    (and, in the CUDA lowering, to kernels).
 
     ```mlir
-    memref.copy %a, %view : memref<2x4xf32> to memref<2x4xf32, strided<[4, 1], offset: 4>>
+    memref.copy %a, %view : memref<2x3xf32> to memref<2x3xf32, strided<[4, 1], offset: 1>>
     // becomes
-    linalg.copy ins(%a : memref<2x4xf32>) outs(%view : memref<2x4xf32, strided<[4, 1], offset: 4>>)
+    linalg.copy ins(%a : memref<2x3xf32>) outs(%view : memref<2x3xf32, strided<[4, 1], offset: 1>>)
     ```
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let options = [
+    Option<"keepContiguous", "keep-contiguous", "bool", /*default=*/"true",
+           "Keep copies whose sides are contiguous views (llvm.memcpy copies "
+           "them); false keeps only copies between identity-layout buffers "
+           "(what gpu.memcpy takes)">,
+  ];
 }
 
 def AMPRequestCWrappers : Pass<"amp-request-c-wrappers", "::mlir::ModuleOp"> {
