@@ -175,12 +175,44 @@ static Operation *getReductionCombiner(linalg::LinalgOp linalgOp,
   return yielded.getDefiningOp();
 }
 
+/// Whether the payload only sums products of its two inputs (`acc + a * b`,
+/// inputs possibly extended): a contraction or convolution whatever the
+/// maps, like the filter adjoint of a convolution, which reads the input
+/// through the window and the output adjoint.
+static bool isMultiplyAccumulate(linalg::LinalgOp linalgOp) {
+  Block *body = linalgOp.getBlock();
+  if (!body || linalgOp.getNumDpsInputs() != 2 || linalgOp.getNumDpsInits() != 1 ||
+      linalgOp.getNumReductionLoops() == 0 || body->getNumArguments() != 3)
+    return false;
+  for (Operation &op : body->without_terminator())
+    if (!isa<arith::MulFOp, arith::AddFOp, arith::ExtFOp>(op))
+      return false;
+  auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body->getArgument(2);
+  Value product = add.getLhs() == acc ? add.getRhs() : add.getRhs() == acc ? add.getLhs() : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  auto source = [](Value v) -> Value {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      return ext.getIn();
+    return v;
+  };
+  Value lhs = source(mul.getLhs()), rhs = source(mul.getRhs());
+  Value a = body->getArgument(0), b = body->getArgument(1);
+  return (lhs == a && rhs == b) || (lhs == b && rhs == a);
+}
+
 static Classification classifyLinalgPayload(const PrecisionPolicy &policy,
                                             linalg::LinalgOp linalgOp) {
   if (linalg::isaContractionOpInterface(linalgOp))
     return {OpClass::Allow, "payload and iterators form a contraction"};
   if (linalg::isaConvolutionOpInterface(linalgOp, /*allowEmptyConvolvedDims=*/false))
     return {OpClass::Allow, "payload and iterators form a convolution"};
+  if (isMultiplyAccumulate(linalgOp))
+    return {OpClass::Allow, "payload sums products of its two inputs"};
 
   Block *body = linalgOp.getBlock();
   if (!body)

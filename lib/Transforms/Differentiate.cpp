@@ -13,6 +13,8 @@
 #include "ampc/Transforms/TrainingStep.h"
 
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
@@ -438,7 +440,13 @@ void AMPDifferentiatePass::runOnOperation() {
   if (failed(mlir::verify(step)))
     return signalPassFailure();
   numParams += params.size();
-  // Tidy what the rules emitted (x * 1.0, unused payload operands, duplicates).
+  // Tidy what the rules emitted: operands kept only for loop bounds, x * 1.0,
+  // duplicates. Convolution adjoints then read two operands, like a
+  // convolution, and the policy classifies them as one.
+  RewritePatternSet unusedOperands(ctx);
+  linalg::populateEraseUnusedOperandsAndResultsPatterns(unusedOperands);
+  if (failed(applyPatternsGreedily(step, std::move(unusedOperands))))
+    return signalPassFailure();
   OpPassManager cleanup(func::FuncOp::getOperationName());
   cleanup.addPass(createCanonicalizerPass());
   cleanup.addPass(createCSEPass());

@@ -120,6 +120,40 @@ TEST_F(ClassifyTest, GenericContractionIsAllow) {
   EXPECT_EQ(c.opClass, OpClass::Allow);
 }
 
+TEST_F(ClassifyTest, MultiplyAccumulateThroughAWindowIsAllow) {
+  // A convolution's input adjoint as amp-differentiate builds it (the
+  // flipped filter first, then the spread-out output adjoint read through
+  // the window): not the operand order upstream's convolution matcher
+  // expects, but still a sum of products.
+  auto filter = classifyTagged(R"(
+    %w = tensor.empty() : tensor<3x3x2x4xf32>
+    %dy = tensor.empty() : tensor<1x9x9x4xf32>
+    %dx = tensor.empty() : tensor<1x7x7x2xf32>
+    %g = linalg.generic {tag, indexing_maps = [
+            affine_map<(n, h, w, f, kh, kw, c) -> (kh, kw, c, f)>,
+            affine_map<(n, h, w, f, kh, kw, c) -> (n, h + kh, w + kw, f)>,
+            affine_map<(n, h, w, f, kh, kw, c) -> (n, h, w, c)>],
+          iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+        ins(%w, %dy : tensor<3x3x2x4xf32>, tensor<1x9x9x4xf32>) outs(%dx : tensor<1x7x7x2xf32>) {
+      ^bb0(%k: f32, %d: f32, %acc: f32):
+        %p = arith.mulf %d, %k : f32
+        %s = arith.addf %acc, %p : f32
+        linalg.yield %s : f32
+    } -> tensor<1x7x7x2xf32>)");
+  EXPECT_EQ(filter.opClass, OpClass::Allow);
+  EXPECT_EQ(filter.rule, "payload sums products of its two inputs");
+  // A sum of squares is not a product of two operands: it stays f32.
+  auto squares = classifyTagged(R"(
+    %s = linalg.generic {tag, indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+        ins(%a : tensor<4x8xf32>) outs(%r : tensor<4xf32>) {
+      ^bb0(%x: f32, %o: f32):
+        %p = arith.mulf %x, %x : f32
+        %y = arith.addf %o, %p : f32
+        linalg.yield %y : f32
+    } -> tensor<4xf32>)");
+  EXPECT_EQ(squares.opClass, OpClass::Deny);
+}
+
 TEST_F(ClassifyTest, UnknownPayloadOpAndUnknownOp) {
   PrecisionPolicy policy = PrecisionPolicy::getDefault();
   ASSERT_TRUE(policy.remove(OpClass::Infer, "math.absf"));
