@@ -4,7 +4,8 @@
 # policy, FP32 master weights, loss scaling, cleanup), prints the IR and the
 # per-op decision report, then runs the step on the CPU in FP32, f16 and bf16
 # and compares each with a numpy FP32 reference, and finally trains the MLP on
-# the scikit-learn digits data from Python with steps compiled by ampc in
+# the scikit-learn digits data from Python with steps that amp-differentiate
+# builds from the MLP's forward function (ampc --train) and ampc compiles in
 # fp32, fp16 + dynamic loss scaling and bf16. Installs missing Debian packages
 # and builds first.
 #
@@ -44,5 +45,5 @@ ampc_log "running the step on the CPU (upstream lowering + mlir-runner) against 
 "$AMPC_PYTHON" "$AMPC_ROOT/test/Integration/numerics/mlp_step_numerics.py" \
   "$AMPC_BUILD_DIR/bin/amp-opt" "$LLVM_PREFIX/bin/mlir-runner" "$LLVM_PREFIX/lib" "$input"
 
-ampc_log "training the digits MLP from Python (ampc.compile + ampc.load), three precisions"
+ampc_log "training the digits MLP from Python (forward -> amp-differentiate -> ampc.compile + ampc.load), three precisions"
 "$AMPC_PYTHON" "$AMPC_ROOT/examples/digits/train_digits.py" --epochs 20
