@@ -296,6 +296,10 @@ void AMPDifferentiatePass::runOnOperation() {
       // One-element constants are the model's scalars (an epsilon, a scale).
       if (!type || type.getNumElements() < 2 || !type.getElementType().isF32())
         continue;
+      // All zeros is a buffer or a threshold (ReLU as max(x, zeros)), not a weight.
+      auto splat = dyn_cast<SplatElementsAttr>(constant.getValue());
+      if (splat && splat.getSplatValue<APFloat>().isZero())
+        continue;
       // An init operand (outs) is overwritten or accumulated into, not a weight.
       bool readAsData = llvm::any_of(constant->getUses(), [](OpOperand &use) {
         auto dps = dyn_cast<DestinationStyleOpInterface>(use.getOwner());

@@ -54,6 +54,9 @@ TRAINABLE = [
     ("heir_mnist_mnist.mlir", "loss=cross-entropy params=0,1,2,3", 0.05),
     ("tpp-mlir_multi-head-attention.fixed.mlir", "loss=mse", 1e-5),
     ("buddy-mlir_BuddyNext_next-ffn.mlir", "loss=mse function=kernel params=1,3,4", 0.001),
+    # Convolutions (1x1, 3x3 after a pad), bias, ReLU and the skip connection,
+    # composed through calls that --train inlines.
+    ("tpp-mlir_resnet50-bottleneck-block.mlir", "loss=mse function=resnet50_bottleneck_block", 0.001),
 ]
 
 
@@ -61,7 +64,8 @@ TRAINABLE = [
 @pytest.mark.parametrize("model,options,lr", TRAINABLE)
 def test_corpus_forward_model_trains(model, options, lr, precision, tmp_path):
     """The model's forward becomes a training step; five steps on one batch
-    lower the loss. Weights held as constants start from the model's own
+    lower the loss (the MLPs, HEIR's MNIST, the TPP attention block, the
+    Buddy FFN block and the TPP ResNet-50 bottleneck block). Weights held as constants start from the model's own
     values; weights passed as arguments start random."""
     path = os.path.join(CORPUS, model)
     if not os.path.exists(path):

@@ -288,9 +288,10 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
     inputs, and adds the training step of the contract
     (docs/training-step.md) next to it, as `@<function>_train_step`:
 
-    1. parameters: with `params=auto`, every f32 tensor constant the
-       computation reads as an input becomes a `param` argument (the corpus
-       models keep their weights as constants), and
+    1. parameters: with `params=auto`, every f32 tensor constant of more
+       than one element, not all zeros, that the computation reads as an
+       input becomes a `param` argument (the corpus models keep their
+       weights as constants), and
        `@<function>_initial_params` returns their values; with a list of
        argument numbers (`params=0,2`), those arguments are the params. The
        other arguments are `input`s.
