@@ -22,6 +22,14 @@ HAS_GPU, GPU_REASON = cuda.gpu_available()
 needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="no GPU: %s" % GPU_REASON)
 
 
+# Forward functions and the amp-differentiate options that make them steps
+# (scripts/build-gpu-test-artifacts.sh builds the same).
+FORWARD_MLP = os.path.join(ROOT, "examples", "mlp_forward.mlir")
+FORWARD_CONV = os.path.join(ROOT, "python", "tests", "inputs", "conv_forward.mlir")
+TRAIN_OPTIONS = {FORWARD_MLP: "loss=cross-entropy params=1,2,3,4 lr=0.1",
+                 FORWARD_CONV: "loss=mse params=1 lr=0.05"}
+
+
 def library(source, target, precision, tmp_path_factory):
     """A compiled library: from $AMPC_GPU_ARTIFACTS when set, else built now."""
     stem = os.path.splitext(os.path.basename(source))[0]
@@ -32,7 +40,8 @@ def library(source, target, precision, tmp_path_factory):
             pytest.skip("%s not in $AMPC_GPU_ARTIFACTS" % name)
         return path
     out = tmp_path_factory.mktemp("cuda") / name
-    return ampc.compile(source, output=str(out), target=target, precision=precision)
+    return ampc.compile(source, output=str(out), target=target, precision=precision,
+                        train=TRAIN_OPTIONS.get(source))
 
 
 def example_params(seed=0):
@@ -168,3 +177,31 @@ def test_gemms_run_on_tensor_cores(tmp_path_factory):
             except ValueError:
                 pass
     assert tensor_ops > 0, result.stdout[-3000:]
+
+
+@needs_gpu
+@pytest.mark.parametrize("precision,tolerance", [("fp32", 1e-5), ("bf16", 2e-2)])
+def test_differentiated_steps_match_cpu_backend(precision, tolerance, tmp_path_factory):
+    """Steps built by amp-differentiate on the GPU against the CPU back end
+    over five steps: the MLP's (GEMM adjoints, closed-form cross-entropy
+    adjoint) and a convolutional net's (filter adjoint, transposed
+    convolution over the spread-out output adjoint, max-pool adjoint)."""
+    rng = np.random.default_rng(7)
+    conv_batches = [(rng.standard_normal((2, 9, 9, 3)).astype(np.float32),
+                     rng.standard_normal((2, 2, 2, 8)).astype(np.float32)) for _ in range(5)]
+    conv_params = [(0.2 * rng.standard_normal((3, 3, 3, 8))).astype(np.float32)]
+    cases = [(FORWARD_MLP, example_params(), [example_batch(100 + i) for i in range(5)]),
+             (FORWARD_CONV, conv_params, conv_batches)]
+    for source, params, batches in cases:
+        results = {}
+        for target in ("cpu", "cuda"):
+            module = ampc.load(library(source, target, precision, tmp_path_factory))
+            module.init_state(params)
+            losses = [module.step(*batch) for batch in batches]
+            results[target] = (losses, module.params())
+        (cpu_losses, cpu_params), (gpu_losses, gpu_params) = results["cpu"], results["cuda"]
+        np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=tolerance, err_msg=source)
+        for cpu, gpu in zip(cpu_params, gpu_params):
+            scale = max(np.abs(cpu).max(), 1e-6)
+            assert np.abs(gpu - cpu).max() <= tolerance * scale, (source, precision)
+        assert cpu_losses[-1] < cpu_losses[0], (source, cpu_losses)
