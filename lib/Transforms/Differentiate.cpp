@@ -133,9 +133,17 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
     return LossParts{lossValue, lossValue, seed};
   }
 
-  // A label shaped like the output.
-  Value label = appendArgument(step, type, getRoleAttrDict(ctx, Role::label), loc);
   Value zeroLoss = filled(b, loc, {}, f32, 0.0);
+  if (loss == DifferentiateLoss::CrossEntropy && rank == 0)
+    return emitError(loc) << "amp-differentiate: loss=cross-entropy needs class scores in the "
+                             "last dimension, got "
+                          << type,
+           failure();
+  SmallVector<int64_t> rowShape(type.getShape().drop_back(rank ? 1 : 0));
+  // The label: shaped like the output, or class numbers per row.
+  bool indices = loss == DifferentiateLoss::CrossEntropy && labels == DifferentiateLabels::Indices;
+  Type labelType = indices ? RankedTensorType::get(rowShape, b.getI64Type()) : Type(type);
+  Value label = appendArgument(step, labelType, getRoleAttrDict(ctx, Role::label), loc);
 
   if (loss == DifferentiateLoss::MSE) {
     double invCount = 1.0 / static_cast<double>(type.getNumElements());
@@ -161,16 +169,22 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
   }
 
   // Softmax cross-entropy over the last dimension, mean over the others.
-  if (rank == 0)
-    return emitError(loc) << "amp-differentiate: loss=cross-entropy needs class scores in the "
-                             "last dimension, got "
-                          << type,
-           failure();
-  SmallVector<int64_t> rowShape(type.getShape().drop_back());
   AffineMap row = AffineMap::getMultiDimIdentityMap(rank, ctx).getMajorSubMap(rank - 1);
+  AffineMap labelMap = indices ? row : all;
   SmallVector<utils::IteratorType> rowReduce(parallel);
   rowReduce.back() = utils::IteratorType::reduction;
   double invRows = 1.0 / static_cast<double>(type.getNumElements() / type.getShape().back());
+  // The label's weight of class `c`: its probability, or 1 where c is the
+  // row's class number.
+  auto labelWeight = [&](OpBuilder &nb, Location l, Value labelElement) -> Value {
+    if (!indices)
+      return labelElement;
+    Value klass = linalg::IndexOp::create(nb, l, rank - 1);
+    Value wanted = arith::IndexCastOp::create(nb, l, nb.getIndexType(), labelElement);
+    Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, klass, wanted);
+    return arith::SelectOp::create(nb, l, hit, floatConstant(nb, l, f32, 1.0),
+                                   floatConstant(nb, l, f32, 0.0));
+  };
   Value maxInit = filled(b, loc, rowShape, f32, -std::numeric_limits<double>::infinity());
   Value rowMax = generic(b, loc, {output}, maxInit, {all, row}, rowReduce,
                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -187,11 +201,11 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
                        });
   // loss = -sum(label * (out - max - log(sum))) / rows
   Value lossValue = generic(
-      b, loc, {output, rowMax, sums, label}, zeroLoss, {all, row, row, all, none}, reduction,
+      b, loc, {output, rowMax, sums, label}, zeroLoss, {all, row, row, labelMap, none}, reduction,
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value shifted = arith::SubFOp::create(nb, l, a[0], a[1]);
         Value logProb = arith::SubFOp::create(nb, l, shifted, math::LogOp::create(nb, l, a[2]));
-        Value term = arith::MulFOp::create(nb, l, a[3], logProb);
+        Value term = arith::MulFOp::create(nb, l, labelWeight(nb, l, a[3]), logProb);
         Value scaled = arith::MulFOp::create(nb, l, term, floatConstant(nb, l, f32, invRows));
         return arith::SubFOp::create(nb, l, a[4], scaled);
       });
@@ -199,9 +213,10 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
   // d/d out = (softmax - label) / rows * seed (labels sum to one per row)
   Value dOut = generic(
       b, loc, {exps, sums, label, seed}, tensor::EmptyOp::create(b, loc, type.getShape(), f32),
-      {all, row, all, none, all}, parallel, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      {all, row, labelMap, none, all}, parallel,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value softmax = arith::DivFOp::create(nb, l, a[0], a[1]);
-        Value d = arith::SubFOp::create(nb, l, softmax, a[2]);
+        Value d = arith::SubFOp::create(nb, l, softmax, labelWeight(nb, l, a[2]));
         Value s = arith::MulFOp::create(nb, l, d, floatConstant(nb, l, f32, invRows));
         return arith::MulFOp::create(nb, l, s, a[3]);
       });
@@ -255,6 +270,9 @@ FailureOr<SmallVector<Value>> AMPDifferentiatePass::buildOptimizer(OpBuilder &b,
 void AMPDifferentiatePass::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
+  if (labels.hasValue() && loss != DifferentiateLoss::CrossEntropy)
+    return module.emitError("amp-differentiate: labels= applies to loss=cross-entropy"),
+           signalPassFailure();
   FailureOr<func::FuncOp> forward = findForward();
   if (failed(forward))
     return signalPassFailure();
@@ -282,6 +300,23 @@ void AMPDifferentiatePass::runOnOperation() {
   elementwise.addPass(createConvertElementwiseToLinalgPass());
   if (failed(runPipeline(elementwise, step)))
     return signalPassFailure();
+
+  // Aggregate ops (linalg.softmax) become the generics they stand for,
+  // which have rules.
+  SmallVector<linalg::AggregatedOpInterface> aggregates;
+  step.walk([&](linalg::AggregatedOpInterface op) { aggregates.push_back(op); });
+  for (linalg::AggregatedOpInterface aggregate : aggregates) {
+    OpBuilder builder(aggregate);
+    FailureOr<SmallVector<Value>> parts = aggregate.decomposeOperation(builder);
+    if (failed(parts)) {
+      aggregate->emitError() << "amp-differentiate: cannot decompose '" << aggregate->getName()
+                             << "'";
+      step.erase();
+      return signalPassFailure();
+    }
+    aggregate->replaceAllUsesWith(*parts);
+    aggregate->erase();
+  }
 
   Block &body = step.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());

@@ -250,6 +250,13 @@ func.func @f(%x: tensor<2x3xf32>, %w: tensor<2x2xf32>) -> tensor<2x5xf32> {
   } -> tensor<2x5xf32>
   return %y : tensor<2x5xf32>
 }""".replace("#id", ID2), [0, 1], [(2, 3), (2, 2)]),
+    "linalg_softmax": ("""
+func.func @f(%x: tensor<3x5xf32>, %w: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %e = tensor.empty() : tensor<3x5xf32>
+  %m = arith.mulf %x, %w : tensor<3x5xf32>
+  %y = linalg.softmax dimension(1) ins(%m : tensor<3x5xf32>) outs(%e : tensor<3x5xf32>) -> tensor<3x5xf32>
+  return %y : tensor<3x5xf32>
+}""", [0, 1], [(3, 5), (3, 5)]),
     "elementwise_tensor_arith": ("""
 func.func @f(%x: tensor<3x4xf32>, %w: tensor<3x4xf32>) -> tensor<3x4xf32> {
   %m = arith.mulf %x, %w : tensor<3x4xf32>
@@ -336,6 +343,33 @@ func.func @f(%x: tensor<4xf32>) -> tensor<1xf32> {
     new_x, loss = step(x)
     np.testing.assert_allclose(loss, np.cos(x.astype(np.float64)).sum(), rtol=1e-6)
     np.testing.assert_allclose(x - new_x, -np.sin(x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_with_class_numbers_equals_one_hot(tmp_path):
+    """labels=indices (i64 class numbers, as torch's cross_entropy takes them)
+    trains exactly like the same labels given one-hot."""
+    text, params, _ = RULES["batch_matmul"]  # logits 2x4x5: classes over the last dimension
+    steps = {}
+    for labels in ("one-hot", "indices"):
+        stem = "ce_" + labels
+        (tmp_path / (stem + ".mlir")).write_text(text)
+        steps[labels] = ampc.load(ampc.compile(
+            str(tmp_path / (stem + ".mlir")), output=str(tmp_path / (stem + ".so")), precision="fp32",
+            train="loss=cross-entropy labels=%s params=0,1 lr=0.5" % labels))
+    label_spec = [a for a in steps["indices"].train_step.arguments if a.get("role") == "label"][0]
+    assert label_spec["dtype"] == "int64" and label_spec["shape"] == [2, 4]
+    rng = np.random.default_rng(5)
+    params_init = [rng.standard_normal(s).astype(np.float32) for s in [(2, 4, 3), (2, 3, 5)]]
+    classes = rng.integers(0, 5, size=(2, 4))
+    onehot = np.eye(5, dtype=np.float32)[classes]
+    for module in steps.values():
+        module.init_state(params_init)
+    for _ in range(3):
+        a = steps["one-hot"].step(onehot)
+        b = steps["indices"].step(classes.astype(np.int64))
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    for a, b in zip(steps["one-hot"].params(), steps["indices"].params()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_hoisted_constants_train(tmp_path):

@@ -1,5 +1,7 @@
 // RUN: amp-opt %s -split-input-file -amp-differentiate="loss=mse params=0,1" | FileCheck %s
 // RUN: amp-opt %s -split-input-file -amp-differentiate="loss=cross-entropy params=0,1 optimizer=adamw lr=0.001" | FileCheck %s --check-prefix=CE
+// RUN: amp-opt %s -split-input-file -amp-differentiate="loss=cross-entropy labels=indices params=0,1" | FileCheck %s --check-prefix=IDX
+// RUN: not amp-opt %s -split-input-file -amp-differentiate="loss=mse labels=indices params=0,1" 2>&1 | FileCheck %s --check-prefix=LABELS
 
 // The step goes next to the forward function, which stays as it was.
 // Matmul keeps named ops in the backward: dX = dY W^T, dW = X^T dY.
@@ -33,6 +35,15 @@
 // CE:         %[[SEED:.+]] = amp.grad_seed
 // CE:         arith.divf
 // CE:         amp.adamw %[[X]], %{{.+}} {lr = 1.000000e-03 : f64} : tensor<4x3xf32>, tensor<i64>
+// Class numbers as labels: one i64 per row, compared with the class index.
+// IDX-LABEL: func.func @matmul_train_step(
+// IDX-SAME:    %[[Y:[a-z0-9_]+]]: tensor<4xi64> {amp.role = "label"})
+// IDX:         linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %{{.+}}, %[[Y]] : tensor<4x5xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xi64>)
+// IDX:           %[[C:.+]] = linalg.index 1 : index
+// IDX:           %[[K:.+]] = arith.index_cast %{{.+}} : i64 to index
+// IDX:           arith.cmpi eq, %[[C]], %[[K]] : index
+// IDX:         amp.grad_seed
+// LABELS: error: amp-differentiate: labels= applies to loss=cross-entropy
 func.func @matmul(%x: tensor<4x3xf32>, %w: tensor<3x5xf32>) -> tensor<4x5xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<4x5xf32>

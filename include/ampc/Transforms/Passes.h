@@ -21,6 +21,7 @@ namespace ampc {
 
 enum class LossScalingMode { None, Static, Dynamic };
 enum class DifferentiateLoss { None, MSE, CrossEntropy };
+enum class DifferentiateLabels { OneHot, Indices };
 enum class DifferentiateOptimizer { SGD, Adam, AdamW };
 
 #define GEN_PASS_DECL

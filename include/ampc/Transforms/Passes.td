@@ -298,10 +298,11 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
     2. the loss: `loss=none` differentiates the function's single result,
        which must hold one element; `loss=mse` appends a `label` argument
        shaped like the result and the mean squared error;
-       `loss=cross-entropy` appends a `label` argument of class
-       probabilities (one-hot) shaped like the result and the softmax
+       `loss=cross-entropy` appends a `label` argument and the softmax
        cross-entropy over the last dimension, averaged over the others
-       (PyTorch's `cross_entropy` with probability targets).
+       (PyTorch's `cross_entropy`): with `labels=one-hot`, class
+       probabilities shaped like the result; with `labels=indices`, i64
+       class numbers shaped like the result without its last dimension.
     3. `amp.grad_seed` of the loss, the reverse-mode backward (plain
        linalg/tensor ops, so autocast classifies it like the forward;
        adjoints summed at fan-out, nothing recomputed), and one optimizer
@@ -319,8 +320,10 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
         attributes {amp.training_step}
     ```
 
-    Calls must be inlined first (`--inline`); an op on the path from a
-    param to the loss without a gradient rule is an error at its location.
+    Aggregate ops (`linalg.softmax`) are decomposed into the generics they
+    stand for first. Calls must be inlined first (`--inline`); an op on the
+    path from a param to the loss without a gradient rule is an error at its
+    location.
   }];
   let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
@@ -339,6 +342,14 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
                           "mean squared error against a label"),
                clEnumValN(::ampc::DifferentiateLoss::CrossEntropy, "cross-entropy",
                           "softmax cross-entropy against one-hot labels"))}]>,
+    Option<"labels", "labels", "::ampc::DifferentiateLabels",
+           /*default=*/"::ampc::DifferentiateLabels::OneHot",
+           "What loss=cross-entropy's label holds",
+           [{::llvm::cl::values(
+               clEnumValN(::ampc::DifferentiateLabels::OneHot, "one-hot",
+                          "class probabilities (f32), shaped like the result"),
+               clEnumValN(::ampc::DifferentiateLabels::Indices, "indices",
+                          "class numbers (i64), the result's shape without its last dimension"))}]>,
     Option<"optimizer", "optimizer", "::ampc::DifferentiateOptimizer",
            /*default=*/"::ampc::DifferentiateOptimizer::SGD",
            "The optimizer op updating each param",
