@@ -612,7 +612,7 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
   };
   // Values indexed like a result, transposed-convolution style: spread
   // out by the stride, padded by the kernel's reach, read at o + k * d.
-  auto addResultIndexed = [&](Value value, AffineMap map) -> FailureOr<unsigned> {
+  auto addResultIndexed = [&](Value value, AffineMap map) -> unsigned {
     if (windows.empty())
       return addInput(value, map);
     SmallVector<Spread> spreads;
@@ -675,16 +675,10 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
       if (arg && !arg.use_empty())
         slots.push_back({arg, addInput(init.get(), map)});
     } else if (combiners[r].kind == Combiner::Extremum && resultAdjoints[r]) {
-      FailureOr<unsigned> slot = addResultIndexed(op->getResult(r), map);
-      if (failed(slot))
-        return failure();
-      slots.push_back({arg, *slot});
+      slots.push_back({arg, addResultIndexed(op->getResult(r), map)});
     }
     if (resultAdjoints[r]) {
-      FailureOr<unsigned> slot = addResultIndexed(resultAdjoints[r], map);
-      if (failed(slot))
-        return failure();
-      adjointSlots[r] = *slot;
+      adjointSlots[r] = addResultIndexed(resultAdjoints[r], map);
     }
   }
 
