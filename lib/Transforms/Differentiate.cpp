@@ -42,8 +42,8 @@ Value filled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type element, 
   return linalg::FillOp::create(b, loc, floatConstant(b, loc, element, value), empty).getResult(0);
 }
 
-/// A linalg.generic over the iteration space of `like` (rank r), reading
-/// `inputs` through `maps`, writing `init` through the last map.
+/// A linalg.generic reading `inputs` through `maps` and writing `init`
+/// through the last map; `body` computes the yielded value.
 Value generic(OpBuilder &b, Location loc, ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
               ArrayRef<utils::IteratorType> iterators,
               function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
@@ -67,6 +67,13 @@ BlockArgument appendArgument(func::FuncOp func, Type type, DictionaryAttr attrs,
   return func.getArgument(func.getNumArguments() - 1);
 }
 
+/// What building the step leaves to do: the hoisted constants (for the
+/// initial-params function) and the forward's size (for the statistics).
+struct BuiltStep {
+  SmallVector<arith::ConstantOp> hoisted;
+  size_t forwardOps = 0;
+};
+
 struct AMPDifferentiatePass : ampc::impl::AMPDifferentiateBase<AMPDifferentiatePass> {
   using Base::Base;
 
@@ -74,6 +81,9 @@ struct AMPDifferentiatePass : ampc::impl::AMPDifferentiateBase<AMPDifferentiateP
 
 private:
   FailureOr<func::FuncOp> findForward();
+  /// Turns `step`, a copy of `forward`, into the training step. On failure
+  /// (after a located error) the caller erases it.
+  FailureOr<BuiltStep> buildStep(func::FuncOp forward, func::FuncOp step);
   /// The loss (a tensor<f32>) and its seed, before the return.
   FailureOr<LossParts> buildLoss(OpBuilder &b, func::FuncOp step, Value output);
   FailureOr<SmallVector<Value>> buildOptimizer(OpBuilder &b, func::FuncOp step, Value param,
@@ -267,39 +277,13 @@ FailureOr<SmallVector<Value>> AMPDifferentiatePass::buildOptimizer(OpBuilder &b,
   return SmallVector<Value>(update->getResults());
 }
 
-void AMPDifferentiatePass::runOnOperation() {
-  ModuleOp module = getOperation();
+FailureOr<BuiltStep> AMPDifferentiatePass::buildStep(func::FuncOp forward, func::FuncOp step) {
   MLIRContext *ctx = &getContext();
-  if (labels.hasValue() && loss != DifferentiateLoss::CrossEntropy)
-    return module.emitError("amp-differentiate: labels= applies to loss=cross-entropy"),
-           signalPassFailure();
-  FailureOr<func::FuncOp> forward = findForward();
-  if (failed(forward))
-    return signalPassFailure();
-  if (!forward->getBody().hasOneBlock())
-    return forward->emitError("amp-differentiate: needs a function with one block"),
-           signalPassFailure();
-  if (forward->getNumResults() != 1 || !isa<RankedTensorType>(forward->getResultTypes()[0]) ||
-      !cast<RankedTensorType>(forward->getResultTypes()[0]).getElementType().isF32())
-    return forward->emitError("amp-differentiate: needs a function with one f32 tensor result, "
-                              "got ")
-               << forward->getFunctionType(),
-           signalPassFailure();
-  // The step starts as a copy of the forward function, next to it.
-  SymbolTable symbols(module);
-  func::FuncOp step = forward->clone();
-  step.setSymName((forward->getSymName() + "_train_step").str());
-  step.setPublic();
-  symbols.insert(step, std::next(Block::iterator(*forward)));
-  for (unsigned i = 0, e = step.getNumArguments(); i < e; ++i)
-    step.setArgAttrs(i, getRoleAttrDict(ctx, Role::input));
-  step.setResultAttrs(0, DictionaryAttr::get(ctx, {}));
-
   // Elementwise arith/math on tensors becomes linalg, which has the rules.
   OpPassManager elementwise(func::FuncOp::getOperationName());
   elementwise.addPass(createConvertElementwiseToLinalgPass());
   if (failed(runPipeline(elementwise, step)))
-    return signalPassFailure();
+    return failure();
 
   // Aggregate ops (linalg.softmax) become the generics they stand for,
   // which have rules.
@@ -309,10 +293,8 @@ void AMPDifferentiatePass::runOnOperation() {
     OpBuilder builder(aggregate);
     FailureOr<SmallVector<Value>> parts = aggregate.decomposeOperation(builder);
     if (failed(parts)) {
-      aggregate->emitError() << "amp-differentiate: cannot decompose '" << aggregate->getName()
-                             << "'";
-      step.erase();
-      return signalPassFailure();
+      return aggregate->emitError() << "amp-differentiate: cannot decompose '"
+                                    << aggregate->getName() << "'";
     }
     aggregate->replaceAllUsesWith(*parts);
     aggregate->erase();
@@ -320,11 +302,12 @@ void AMPDifferentiatePass::runOnOperation() {
 
   Block &body = step.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
-  unsigned forwardOps = body.getOperations().size();
+  BuiltStep built;
+  built.forwardOps = body.getOperations().size();
+  SmallVector<arith::ConstantOp> &hoisted = built.hoisted;
 
   // Params: chosen arguments, or hoisted constants.
   SmallVector<Value> params;
-  SmallVector<arith::ConstantOp> hoisted;
   if (this->params == "auto") {
     for (auto constant : llvm::make_early_inc_range(body.getOps<arith::ConstantOp>())) {
       auto type = dyn_cast<RankedTensorType>(constant.getType());
@@ -353,46 +336,34 @@ void AMPDifferentiatePass::runOnOperation() {
     StringRef(this->params).split(items, ',', -1, /*KeepEmpty=*/false);
     for (StringRef item : items) {
       unsigned index;
-      if (item.trim().getAsInteger(10, index) || index >= forward->getNumArguments()) {
-        step.erase();
-        return forward->emitError() << "amp-differentiate: params=" << this->params
-                                  << ": expected 'auto' or argument numbers below "
-                                  << forward->getNumArguments() << ", got '" << item << "'",
-               signalPassFailure();
-      }
+      if (item.trim().getAsInteger(10, index) || index >= forward.getNumArguments())
+        return forward.emitError() << "amp-differentiate: params=" << this->params
+                                   << ": expected 'auto' or argument numbers below "
+                                   << forward.getNumArguments() << ", got '" << item << "'";
       BlockArgument arg = step.getArgument(index);
       auto type = dyn_cast<RankedTensorType>(arg.getType());
-      if (!type || !type.getElementType().isF32()) {
-        step.erase();
-        return forward->emitError() << "amp-differentiate: param argument #" << index
-                                    << " must be an f32 tensor, got " << arg.getType(),
-               signalPassFailure();
-      }
+      if (!type || !type.getElementType().isF32())
+        return forward.emitError() << "amp-differentiate: param argument #" << index
+                                   << " must be an f32 tensor, got " << arg.getType();
       step.setArgAttrs(index, getRoleAttrDict(ctx, Role::param));
       params.push_back(arg);
     }
   }
-  if (params.empty()) {
-    step.erase();
-    return forward->emitError("amp-differentiate: no params: the function reads no f32 tensor "
-                              "constant; name argument numbers with params=0,1,..."),
-           signalPassFailure();
-  }
+  if (params.empty())
+    return forward.emitError("amp-differentiate: no params: the function reads no f32 tensor "
+                             "constant; name argument numbers with params=0,1,...");
 
   // Loss, seed and backward, before the return.
   OpBuilder b(ret);
   Value output = ret.getOperand(0);
   FailureOr<LossParts> lossParts = buildLoss(b, step, output);
-  if (failed(lossParts)) {
-    step.erase();
-    return signalPassFailure();
-  }
+  if (failed(lossParts))
+    return failure();
   Value lossValue = lossParts->loss;
-  FailureOr<SmallVector<Value>> grads = emitReverseMode(b, lossParts->target, lossParts->adjoint, params);
-  if (failed(grads)) {
-    step.erase();
-    return signalPassFailure();
-  }
+  FailureOr<SmallVector<Value>> grads =
+      emitReverseMode(b, lossParts->target, lossParts->adjoint, params);
+  if (failed(grads))
+    return failure();
 
   // Params that do not reach the loss: hoisted ones go back to being
   // constants; named ones are an error, as PyTorch would leave .grad None.
@@ -400,12 +371,9 @@ void AMPDifferentiatePass::runOnOperation() {
     if ((*grads)[i])
       continue;
     auto arg = cast<BlockArgument>(params[i]);
-    if (hoisted.empty()) {
-      forward->emitError() << "amp-differentiate: param argument #" << arg.getArgNumber()
-                           << " does not affect the loss";
-      step.erase();
-      return signalPassFailure();
-    }
+    if (hoisted.empty())
+      return forward.emitError() << "amp-differentiate: param argument #" << arg.getArgNumber()
+                                 << " does not affect the loss";
     OpBuilder top(&body, body.begin());
     arith::ConstantOp constant = hoisted[i];
     top.insert(constant);
@@ -415,20 +383,16 @@ void AMPDifferentiatePass::runOnOperation() {
     grads->erase(grads->begin() + i);
     hoisted.erase(hoisted.begin() + i);
   }
-  if (params.empty()) {
-    step.erase();
-    return forward->emitError("amp-differentiate: no param affects the loss"), signalPassFailure();
-  }
+  if (params.empty())
+    return forward.emitError("amp-differentiate: no param affects the loss");
 
   // Optimizer updates; results are the state in argument order, then the loss.
   DenseMap<Value, Value> updated;
   for (auto [param, grad] : llvm::zip(params, *grads)) {
     unsigned firstState = step.getNumArguments();
     FailureOr<SmallVector<Value>> results = buildOptimizer(b, step, param, grad);
-    if (failed(results)) {
-      step.erase();
-      return signalPassFailure();
-    }
+    if (failed(results))
+      return failure();
     updated[param] = (*results)[0];
     for (unsigned i = 1; i < results->size(); ++i)
       updated[step.getArgument(firstState + i - 1)] = (*results)[i];
@@ -450,6 +414,45 @@ void AMPDifferentiatePass::runOnOperation() {
   for (auto [i, attrs] : llvm::enumerate(resultAttrs))
     step.setResultAttrs(i, attrs);
   step->setAttr(amp::AMPDialect::kTrainingStepAttrName, UnitAttr::get(ctx));
+  numParams += params.size();
+  return built;
+}
+
+
+void AMPDifferentiatePass::runOnOperation() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  if (labels.hasValue() && loss != DifferentiateLoss::CrossEntropy)
+    return module.emitError("amp-differentiate: labels= applies to loss=cross-entropy"),
+           signalPassFailure();
+  FailureOr<func::FuncOp> forward = findForward();
+  if (failed(forward))
+    return signalPassFailure();
+  if (!forward->getBody().hasOneBlock())
+    return forward->emitError("amp-differentiate: needs a function with one block"),
+           signalPassFailure();
+  if (forward->getNumResults() != 1 || !isa<RankedTensorType>(forward->getResultTypes()[0]) ||
+      !cast<RankedTensorType>(forward->getResultTypes()[0]).getElementType().isF32())
+    return forward->emitError("amp-differentiate: needs a function with one f32 tensor result, "
+                              "got ")
+               << forward->getFunctionType(),
+           signalPassFailure();
+  // The step starts as a copy of the forward function, next to it.
+  SymbolTable symbols(module);
+  func::FuncOp step = forward->clone();
+  step.setSymName((forward->getSymName() + "_train_step").str());
+  step.setPublic();
+  symbols.insert(step, std::next(Block::iterator(*forward)));
+  for (unsigned i = 0, e = step.getNumArguments(); i < e; ++i)
+    step.setArgAttrs(i, getRoleAttrDict(ctx, Role::input));
+  step.setResultAttrs(0, DictionaryAttr::get(ctx, {}));
+
+  FailureOr<BuiltStep> built = buildStep(*forward, step);
+  if (failed(built)) {
+    step.erase();
+    return signalPassFailure();
+  }
+  ArrayRef<arith::ConstantOp> hoisted = built->hoisted;
 
   // The hoisted constants' values, as a function a runtime can call.
   if (!hoisted.empty()) {
@@ -478,7 +481,6 @@ void AMPDifferentiatePass::runOnOperation() {
   // cleanup's patterns.
   if (failed(mlir::verify(step)))
     return signalPassFailure();
-  numParams += params.size();
   // Tidy what the rules emitted: operands kept only for loop bounds, x * 1.0,
   // duplicates. Convolution adjoints then read two operands, like a
   // convolution, and the policy classifies them as one.
@@ -492,7 +494,7 @@ void AMPDifferentiatePass::runOnOperation() {
   if (failed(runPipeline(cleanup, step)))
     return signalPassFailure();
   numBackwardOps += step.getBody().front().getOperations().size() - std::min<size_t>(
-      forwardOps, step.getBody().front().getOperations().size());
+      built->forwardOps, step.getBody().front().getOperations().size());
 }
 
 } // namespace
