@@ -344,8 +344,7 @@ private:
 LogicalResult ReverseMode::visit(Operation *op) {
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
     return visitStructured(linalgOp);
-  if (op->getNumResults() == 1 && op->getDialect() &&
-      op->getDialect()->getNamespace() == tensor::TensorDialect::getDialectNamespace())
+  if (op->getNumResults() == 1 && isa_and_nonnull<tensor::TensorDialect>(op->getDialect()))
     return visitTensorOp(op, adjoints.lookup(op->getResult(0)));
   if (isa<func::CallOp>(op))
     return op->emitError("amp-differentiate: calls are not differentiated; inline the callee "
@@ -804,11 +803,9 @@ FailureOr<SmallVector<Value>> ampc::emitReverseMode(OpBuilder &builder, Value ta
   if (!reverse.active.contains(target))
     return gradients;
   reverse.adjoints[target] = targetAdjoint;
+  // Only active values receive adjoints, so an op visited here is active.
   for (Operation *op : llvm::reverse(forward)) {
     if (llvm::none_of(op->getResults(), [&](Value r) { return reverse.adjoints.count(r); }))
-      continue;
-    if (llvm::none_of(op->getOperands(), [&](Value v) { return reverse.active.contains(v); }) &&
-        !op->getNumRegions())
       continue;
     if (failed(reverse.visit(op)))
       return failure();
