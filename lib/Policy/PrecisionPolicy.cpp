@@ -182,27 +182,14 @@ static Operation *getReductionCombiner(linalg::LinalgOp linalgOp,
 static bool isMultiplyAccumulate(linalg::LinalgOp linalgOp) {
   Block *body = linalgOp.getBlock();
   if (!body || linalgOp.getNumDpsInputs() != 2 || linalgOp.getNumDpsInits() != 1 ||
-      linalgOp.getNumReductionLoops() == 0 || body->getNumArguments() != 3)
+      linalgOp.getNumReductionLoops() == 0)
     return false;
   for (Operation &op : body->without_terminator())
     if (!isa<arith::MulFOp, arith::AddFOp, arith::ExtFOp>(op))
       return false;
-  auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value acc = body->getArgument(2);
-  Value product = add.getLhs() == acc ? add.getRhs() : add.getRhs() == acc ? add.getLhs() : Value();
-  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
-  if (!mul)
-    return false;
-  auto source = [](Value v) -> Value {
-    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
-      return ext.getIn();
-    return v;
-  };
-  Value lhs = source(mul.getLhs()), rhs = source(mul.getRhs());
-  Value a = body->getArgument(0), b = body->getArgument(1);
-  return (lhs == a && rhs == b) || (lhs == b && rhs == a);
+  return linalg::detail::isContractionBody(*body, [](Operation *product, Operation *sum) {
+    return isa<arith::MulFOp>(product) && isa<arith::AddFOp>(sum);
+  });
 }
 
 static Classification classifyLinalgPayload(const PrecisionPolicy &policy,
