@@ -7,11 +7,12 @@ flat column means time linear in model size.
   differentiate.py [--amp-opt build/bin/amp-opt] [--repeat 3] [--layers 100,400,1600,3200]"""
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
+
+from run import timed_pass_seconds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -45,10 +46,7 @@ def pass_seconds(amp_opt, path):
     out = subprocess.run([amp_opt, path, "--amp-differentiate=loss=mse", "-o", os.devnull,
                           "-verify-each=false", "-mlir-timing", "-mlir-timing-display=list"],
                          capture_output=True, text=True, check=True).stderr
-    m = re.search(r"^\s*([0-9.]+) \(\s*[0-9.]+%\)\s+AMPDifferentiate\s*$", out, re.M)
-    if not m:
-        sys.exit("no timing for AMPDifferentiate in:\n%s" % out)
-    return float(m.group(1))
+    return timed_pass_seconds(out, "AMPDifferentiate")
 
 
 def main():

@@ -20,19 +20,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
+def timed_pass_seconds(timing_report, name):
+    """The wall time of pass `name` in a -mlir-timing-display=list report."""
+    m = re.search(r"^\s*([0-9.]+) \(\s*[0-9.]+%\)\s+" + name + r"\s*$", timing_report, re.M)
+    if not m:
+        sys.exit("no timing for %s in:\n%s" % (name, timing_report))
+    return float(m.group(1))
+
+
 def pass_seconds(amp_opt, path, verify):
     cmd = [amp_opt, path, "--amp-autocast", "--amp-cast-cleanup", "-o", os.devnull,
            "-mlir-timing", "-mlir-timing-display=list"]
     if not verify:
         cmd.append("-verify-each=false")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
-    total = 0.0
-    for name in ("AMPAutocast", "AMPCastCleanup"):
-        m = re.search(r"^\s*([0-9.]+) \(\s*[0-9.]+%\)\s+" + name + r"\s*$", out, re.M)
-        if not m:
-            sys.exit("no timing for %s in:\n%s" % (name, out))
-        total += float(m.group(1))
-    return total
+    return sum(timed_pass_seconds(out, name) for name in ("AMPAutocast", "AMPCastCleanup"))
 
 
 def main():
