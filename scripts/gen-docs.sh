@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 ampc_build mlir-doc
 mkdir -p "$AMPC_ROOT/docs/generated"
-cp "$AMPC_BUILD_DIR/docs/Dialects/AMPDialect.md" "$AMPC_BUILD_DIR/docs/AMPPasses.md" \
+cp "$AMPC_BUILD_DIR/docs/Dialects/AMPDialect.md" "$AMPC_BUILD_DIR/docs/PrecisionPasses.md" \
   "$AMPC_BUILD_DIR/docs/AMPConversionPasses.md" \
   "$AMPC_ROOT/docs/generated/"
 ampc_log "docs/generated updated"

@@ -2,7 +2,7 @@
 
 #include "ampc/Compiler/Compiler.h"
 
-#include "ampc/Transforms/Passes.h"
+#include "ampc/Precision/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

@@ -5,7 +5,7 @@
 #include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
 #include "ampc/Pipelines/Pipelines.h"
-#include "ampc/Transforms/Passes.h"
+#include "ampc/Precision/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"

@@ -1,7 +1,7 @@
 //===- AMPPipeline.cpp - the amp-pipeline -----------------------------------===//
 
 #include "ampc/Pipelines/Pipelines.h"
-#include "ampc/Transforms/Passes.h"
+#include "ampc/Precision/Passes.h"
 
 
 using namespace mlir;

@@ -4,7 +4,7 @@
 #define AMPC_PIPELINES_PIPELINES_H
 
 #include "ampc/Dialect/AMP/IR/AMP.h"
-#include "ampc/Transforms/Passes.h"
+#include "ampc/Precision/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 

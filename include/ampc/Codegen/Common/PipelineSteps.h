@@ -1,0 +1,28 @@
+//===- PipelineSteps.h - steps shared by ampc's lowering pipelines -*- C++ -*-===//
+//
+// Internal to lib/Pipelines: the CPU and NVVM lowerings start the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_CODEGEN_COMMON_PIPELINESTEPS_H
+#define AMPC_CODEGEN_COMMON_PIPELINESTEPS_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace ampc::detail {
+
+/// Appends upstream passes given in textual form. The specs are constants of
+/// this library, so a parse failure is a bug here, not bad input.
+void addUpstream(mlir::OpPassManager &pm, llvm::StringRef spec);
+
+/// amp ops to upstream ops, elementwise arith on tensors to linalg, and
+/// producer/consumer fusion of elementwise generics.
+void addAMPToFusedLinalg(mlir::OpPassManager &pm);
+
+/// Tensors to buffers across function boundaries, with results turned into
+/// caller-provided out-params (no ownership transfer across the C ABI).
+void addBufferizationToOutParams(mlir::OpPassManager &pm);
+
+} // namespace ampc::detail
+
+#endif // AMPC_CODEGEN_COMMON_PIPELINESTEPS_H
