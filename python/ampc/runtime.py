@@ -217,13 +217,3 @@ def read_manifest(path):
     with open(manifest_path) as f:
         return json.load(f)
 
-
-def load(path, use_graphs=False):
-    """Loads a shared library compiled by ampc (with its manifest). Libraries
-    for --target=cuda keep their state on the GPU; `use_graphs` replays each
-    of their steps as a captured CUDA graph."""
-    manifest = read_manifest(path)
-    if manifest.get("target") == "cuda":
-        from .cuda import CudaModule
-        return CudaModule(path, manifest, use_graphs=use_graphs)
-    return Module(path, manifest)
