@@ -3,9 +3,11 @@
 # .td file; scripts/test.sh fails while they are stale).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+# From scratch, so that a page of a removed area cannot linger.
+rm -rf "$AMPC_BUILD_DIR/docs" "$AMPC_ROOT/docs/generated"
 ampc_build mlir-doc
 mkdir -p "$AMPC_ROOT/docs/generated"
-cp "$AMPC_BUILD_DIR/docs/Dialects/AMPDialect.md" "$AMPC_BUILD_DIR/docs/PrecisionPasses.md" \
-  "$AMPC_BUILD_DIR/docs/AMPConversionPasses.md" \
+# One passes page per area (include/ampc/<Area>/Passes.td), and the dialect.
+cp "$AMPC_BUILD_DIR/docs/Dialects/AMPDialect.md" "$AMPC_BUILD_DIR"/docs/*Passes.md \
   "$AMPC_ROOT/docs/generated/"
 ampc_log "docs/generated updated"

@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ampc/Autodiff/Autodiff.h"
-#include "ampc/Precision/Passes.h"
+#include "ampc/Autodiff/Passes.h"
 #include "ampc/Training/TrainingStep.h"
 
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -24,7 +24,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPDIFFERENTIATE
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Autodiff/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -2,7 +2,8 @@
 
 #include "ampc/Compiler/Compiler.h"
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/CPU/Passes.h"
+#include "ampc/Training/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

@@ -2,10 +2,15 @@
 
 #include "ampc/InitAll.h"
 
+#include "ampc/Autodiff/Passes.h"
+#include "ampc/Codegen/CPU/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
+#include "ampc/Codegen/GPU/Passes.h"
 #include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc/Precision/Passes.h"
+#include "ampc/Training/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -22,7 +27,12 @@ void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void ampc::registerAllPasses() {
   mlir::registerAllPasses();
-  ampc::registerAMPTransformsPasses();
+  ampc::registerPrecisionPasses();
+  ampc::registerTrainingPasses();
+  ampc::registerAutodiffPasses();
   ampc::registerAMPConversionPasses();
+  ampc::registerCodegenCommonPasses();
+  ampc::registerCodegenCPUPasses();
+  ampc::registerCodegenGPUPasses();
   ampc::registerPipelines();
 }

@@ -2,6 +2,7 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc/Precision/Passes.h"
+#include "ampc/Training/Passes.h"
 
 
 using namespace mlir;

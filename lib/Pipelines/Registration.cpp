@@ -2,6 +2,9 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 
+#include "ampc/Codegen/CPU/Passes.h"
+#include "ampc/Codegen/GPU/Passes.h"
+
 #include "mlir/Pass/PassRegistry.h"
 
 using namespace mlir;

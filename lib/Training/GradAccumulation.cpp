@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Training/Passes.h"
 #include "ampc/Training/TrainingStep.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -17,7 +17,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGRADACCUMULATION
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Training/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

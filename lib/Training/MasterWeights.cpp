@@ -1,6 +1,6 @@
 //===- MasterWeights.cpp - the amp-master-weights pass ----------------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Training/Passes.h"
 #include "ampc/Training/TrainingStep.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -8,7 +8,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPMASTERWEIGHTS
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Training/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -1,13 +1,13 @@
 //===- VerifyTrainingStep.cpp - the amp-verify-training-step pass -----------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Training/Passes.h"
 #include "ampc/Training/TrainingStep.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPVERIFYTRAININGSTEP
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Training/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -9,6 +9,7 @@
 #ifndef AMPC_COMPILER_COMPILER_H
 #define AMPC_COMPILER_COMPILER_H
 
+#include "ampc/Codegen/GPU/Passes.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/JSON.h"

@@ -4,7 +4,7 @@
 #define AMPC_PIPELINES_PIPELINES_H
 
 #include "ampc/Dialect/AMP/IR/AMP.h"
-#include "ampc/Precision/Passes.h"
+#include "ampc/Training/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -62,30 +62,9 @@ void buildAMPPipeline(mlir::OpPassManager &pm, const AMPPipelineOptions &options
 /// form autocast works on, then canonicalizes.
 void buildIngestPipeline(mlir::OpPassManager &pm);
 
-/// amp-lower-to-cpu: amp + upstream dialects on tensors to the LLVM dialect,
-/// with a C entry point per public function whose results are out-params.
-void buildCPULoweringPipeline(mlir::OpPassManager &pm);
-
-struct CUDALoweringOptions {
-  /// GPU architecture and PTX ISA features of the kernels.
-  std::string chip = "sm_90";
-  std::string features = "+ptx80";
-  /// Matmul-like ops through the runtime's cuBLASLt GEMM (else naive kernels).
-  bool libraryGemm = true;
-  /// Kernel code embedded in the host module: "isa" (PTX, JIT-compiled by the
-  /// driver at load; needs no toolkit), "bin" (cubin) or "fatbin" (both need
-  /// ptxas from the CUDA toolkit).
-  std::string binaryFormat = "isa";
-  /// The CUDA toolkit holding ptxas/fatbinary ("" : MLIR's default search).
-  std::string toolkitPath;
-};
-
-/// amp-lower-to-cuda: host code calling the ampc CUDA runtime (device
-/// buffers, cuBLASLt GEMMs, kernel launches on one stream) with the kernels
-/// of every other structured op lowered through NVVM and embedded.
-void buildCUDALoweringPipeline(mlir::OpPassManager &pm, const CUDALoweringOptions &options);
-
-/// Registers every ampc pipeline with the global pass registry.
+/// Registers every ampc pipeline with the global pass registry: amp-ingest,
+/// amp-pipeline, and the lowerings of lib/Codegen (amp-lower-to-cpu,
+/// amp-lower-to-cuda).
 void registerPipelines();
 
 } // namespace ampc

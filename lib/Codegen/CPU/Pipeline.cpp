@@ -1,9 +1,9 @@
-//===- CPUPipeline.cpp - lowering mixed-precision steps to LLVM for CPUs ----===//
+//===- Pipeline.cpp - lowering mixed-precision steps to LLVM for CPUs -------===//
 
-#include "ampc/Pipelines/Pipelines.h"
+#include "ampc/Codegen/CPU/Passes.h"
 
+#include "ampc/Codegen/Common/Passes.h"
 #include "ampc/Codegen/Common/PipelineSteps.h"
-#include "ampc/Precision/Passes.h"
 
 using namespace mlir;
 using ampc::detail::addUpstream;

@@ -1,13 +1,15 @@
 //===- RequestCWrappers.cpp - the amp-request-c-wrappers pass --------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPREQUESTCWRAPPERS
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/CPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

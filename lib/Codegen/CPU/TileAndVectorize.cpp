@@ -1,6 +1,6 @@
 //===- TileAndVectorize.cpp - the amp-tile-and-vectorize pass ---------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
@@ -10,7 +10,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPTILEANDVECTORIZE
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/CPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

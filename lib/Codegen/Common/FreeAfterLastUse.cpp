@@ -10,14 +10,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPFREEAFTERLASTUSE
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/Common/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -1,13 +1,13 @@
 //===- StridedCopiesToLoops.cpp - the amp-strided-copies-to-loops pass -----===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPSTRIDEDCOPIESTOLOOPS
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/Common/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -15,7 +15,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPUDEVICEMEMORY
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/GPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

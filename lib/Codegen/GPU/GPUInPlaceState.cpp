@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/GPU/Passes.h"
 
 #include "BufferRoots.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -17,7 +17,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPUINPLACESTATE
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/GPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

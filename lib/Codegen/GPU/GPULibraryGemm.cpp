@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/GPU/Passes.h"
 
 #include "BufferRoots.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -16,7 +16,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPULIBRARYGEMM
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/GPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -1,12 +1,12 @@
 //===- GPUMergeKernelModules.cpp - the amp-gpu-merge-kernel-modules pass ----===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/GPU/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPUMERGEKERNELMODULES
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/GPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -5,13 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPUPARALLELLOOPSOUTER
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/GPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

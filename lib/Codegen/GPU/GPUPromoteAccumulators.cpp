@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Precision/Passes.h"
+#include "ampc/Codegen/GPU/Passes.h"
 
 #include "BufferRoots.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -22,7 +22,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPGPUPROMOTEACCUMULATORS
-#include "ampc/Precision/Passes.h.inc"
+#include "ampc/Codegen/GPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

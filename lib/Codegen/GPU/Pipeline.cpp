@@ -1,4 +1,4 @@
-//===- CUDAPipeline.cpp - lowering mixed-precision steps for NVIDIA GPUs ----===//
+//===- Pipeline.cpp - lowering mixed-precision steps for NVIDIA GPUs -------===//
 //
 // Host code that allocates device buffers, calls cuBLASLt for matmuls and
 // launches kernels on one stream; kernels from every other structured op,
@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Pipelines/Pipelines.h"
+#include "ampc/Codegen/GPU/Passes.h"
 
+#include "ampc/Codegen/Common/Passes.h"
 #include "ampc/Codegen/Common/PipelineSteps.h"
-#include "ampc/Precision/Passes.h"
 
 using namespace mlir;
 using ampc::detail::addUpstream;

@@ -1,6 +1,6 @@
 //===- PipelineSteps.h - steps shared by ampc's lowering pipelines -*- C++ -*-===//
 //
-// Internal to lib/Pipelines: the CPU and NVVM lowerings start the same way.
+// Used by lib/Codegen/CPU and lib/Codegen/GPU: both lowerings start the same way.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,57 @@
+//===- Passes.td - ampc passes of both back ends -----------------*- tablegen -*-===//
+
+#ifndef AMPC_CODEGEN_COMMON_PASSES_TD
+#define AMPC_CODEGEN_COMMON_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AMPFreeAfterLastUse : Pass<"amp-free-after-last-use", "::mlir::func::FuncOp"> {
+  let summary = "Free each temporary buffer right after its last use, allocate it right before its first";
+  let description = [{
+    Part of the CPU and CUDA lowerings, after buffer deallocation.
+    Ownership-based deallocation frees a block's temporaries at the end of
+    the block; a training step is one block, so every activation, gradient
+    and cast copy would stay allocated until the step returns and its peak
+    memory would be the sum of all temporaries. This pass moves each
+    `memref.dealloc` of a buffer allocated in the same block to just after
+    the last op of the block that uses the buffer: directly, through a view,
+    through its extracted pointer or metadata and index arithmetic on them
+    (a library GEMM call), or inside a nested region. A buffer used outside
+    the block keeps its dealloc where it is. Each `memref.alloc` also moves
+    down to just before the first op of its block that uses it. On the GPU
+    allocations and frees are stream-ordered, so the live set at any point
+    of the stream is what the step needs there.
+  }];
+  let statistics = [
+    Statistic<"numMoved", "moved", "Deallocations moved up to the last use">,
+    Statistic<"numAllocsMoved", "allocs-moved", "Allocations moved down to the first use">,
+  ];
+}
+
+def AMPStridedCopiesToLoops : Pass<"amp-strided-copies-to-loops", "::mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy of non-contiguous buffers into linalg.copy";
+  let description = [{
+    Part of the CPU lowering, after bufferization. A `memref.copy` between
+    contiguous buffers lowers to `llvm.memcpy`; one into or out of a strided
+    view (an `insert_slice` into a larger tensor, a padded or spread-out
+    gradient) lowers to a call to the `memrefCopy` routine of MLIR's
+    C runner utilities, which compiled libraries do not link. This pass
+    makes those copies `linalg.copy`, which lowers to loops like the rest
+    (and, in the CUDA lowering, to kernels).
+
+    ```mlir
+    memref.copy %a, %view : memref<2x3xf32> to memref<2x3xf32, strided<[4, 1], offset: 1>>
+    // becomes
+    linalg.copy ins(%a : memref<2x3xf32>) outs(%view : memref<2x3xf32, strided<[4, 1], offset: 1>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let options = [
+    Option<"keepContiguous", "keep-contiguous", "bool", /*default=*/"true",
+           "Keep copies whose sides are contiguous views (llvm.memcpy copies "
+           "them); false keeps only copies between identity-layout buffers "
+           "(what gpu.memcpy takes)">,
+  ];
+}
+
+#endif // AMPC_CODEGEN_COMMON_PASSES_TD

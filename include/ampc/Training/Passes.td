@@ -1,0 +1,145 @@
+//===- Passes.td - ampc training-step passes ---------------------*- tablegen -*-===//
+
+#ifndef AMPC_TRAINING_PASSES_TD
+#define AMPC_TRAINING_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AMPVerifyTrainingStep : Pass<"amp-verify-training-step", "::mlir::ModuleOp"> {
+  let summary = "Check that functions marked amp.training_step follow the contract";
+  let description = [{
+    For every `func.func` with the `amp.training_step` attribute, checks the
+    training-step contract of docs/training-step.md and reports each
+    violation as an error located at the offending argument, result or op:
+
+    - every argument and result has an `amp.role`; params are f32 tensors;
+    - results are the updated state (param, optimizer_state, scaler_state,
+      param_copy), in the order and with the types of the state arguments,
+      then exactly one `loss` (f32 or tensor<f32>) last;
+    - there is exactly one `amp.grad_seed`, and it seeds the returned loss;
+    - every param is updated by exactly one optimizer op, whose gradient
+      operand depends on the gradient seed, and whose updated param (and
+      optimizer state) is returned at the matching position.
+
+    ```mlir
+    func.func @step(%w: tensor<4x4xf32> {amp.role = "param"},
+                    %x: tensor<8x4xf32> {amp.role = "input"})
+        -> (tensor<4x4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"})
+        attributes {amp.training_step} { ... }
+    ```
+  }];
+}
+
+def AMPMasterWeights : Pass<"amp-master-weights", "::mlir::ModuleOp"> {
+  let summary = "FP32 master weights with one low-precision compute copy per param";
+  let description = [{
+    Run after `amp-autocast` on training steps. Parameters stay f32 masters:
+    the optimizer ops read and update them in f32 (autocast never paints amp
+    ops, and their gradients reach them as f32). This pass makes the compute
+    copies explicit and unique:
+
+    - every param gets exactly one `amp.cast` per low type, placed right after
+      its definition and shared by the forward and backward matmuls (and the
+      transposes feeding them);
+    - with `persistent-copies=true` (Apex O2 style) that copy becomes step
+      state: a new argument with role `param_copy` replaces the cast, and the
+      step returns a fresh copy cast from the updated master, so the next
+      step does not convert the weights again.
+
+    ```mlir
+    %w16 = amp.cast %w : tensor<64x128xf32> to tensor<64x128xf16>
+    // with persistent-copies=true becomes an argument
+    //   %w16: tensor<64x128xf16> {amp.role = "param_copy"}
+    // and a result: amp.cast of the updated %w.
+    ```
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect"];
+  let options = [
+    Option<"persistentCopies", "persistent-copies", "bool", /*default=*/"false",
+           "Keep the low-precision param copies as step state (Apex O2)">,
+  ];
+  let statistics = [
+    Statistic<"numCopies", "num-copies", "Low-precision param copies">,
+    Statistic<"numMerged", "num-merged", "Duplicate param casts merged">,
+  ];
+}
+
+def AMPLossScaling : Pass<"amp-loss-scaling", "::mlir::ModuleOp"> {
+  let summary = "Static or dynamic loss scaling in the training step (GradScaler semantics)";
+  let description = [{
+    For every training step (docs/training-step.md):
+
+    - multiplies the gradient seed by the scale S, so small gradients survive
+      f16;
+    - unscales every gradient before its optimizer op (`amp.unscale`, inverse
+      computed in f64 as PyTorch does);
+    - checks all gradients with one `amp.all_finite` reduction and, when any
+      is inf/NaN, returns every piece of mutable state (params, optimizer
+      state including step counters, persistent copies) bit-identical: an
+      `arith.select` per state result, no host synchronization;
+    - `dynamic`: the scale and the growth tracker become step state (two new
+      arguments and results with role `scaler_state`, initial values in
+      `amp.init`), updated by `amp.update_scale` exactly as
+      `GradScaler.update` does; `static`: S is a constant and never changes
+      (steps with non-finite gradients are still skipped).
+
+    ```mlir
+    %seed = amp.grad_seed %loss : tensor<f32>
+    // becomes (dynamic)
+    %seed = amp.grad_seed %loss : tensor<f32>
+    %scaled = arith.mulf %seed, %scale : tensor<f32>
+    ...
+    %g = amp.unscale %grad, %scale : tensor<64x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"mode", "mode", "::ampc::LossScalingMode",
+           /*default=*/"::ampc::LossScalingMode::Dynamic",
+           "none, static or dynamic",
+           [{::llvm::cl::values(
+               clEnumValN(::ampc::LossScalingMode::None, "none", "no loss scaling"),
+               clEnumValN(::ampc::LossScalingMode::Static, "static", "a fixed scale"),
+               clEnumValN(::ampc::LossScalingMode::Dynamic, "dynamic", "GradScaler's dynamic scale"))}]>,
+    Option<"scale", "scale", "double", /*default=*/"65536.0", "The fixed scale (static mode)">,
+    Option<"initScale", "init-scale", "double", /*default=*/"65536.0",
+           "Initial scale (dynamic mode), recorded in amp.init">,
+    Option<"growthFactor", "growth-factor", "double", /*default=*/"2.0", "Scale growth factor">,
+    Option<"backoffFactor", "backoff-factor", "double", /*default=*/"0.5", "Scale backoff factor">,
+    Option<"growthInterval", "growth-interval", "int64_t", /*default=*/"2000",
+           "Finite steps between scale growths">,
+    Option<"minScale", "min-scale", "double", /*default=*/"0.0", "Lower clamp of the scale (0: none)">,
+    Option<"maxScale", "max-scale", "double", /*default=*/"0.0",
+           "Upper clamp of the scale (0: none; Apex uses 2^24)">,
+  ];
+}
+
+def AMPGradAccumulation : Pass<"amp-grad-accumulation", "::mlir::ModuleOp"> {
+  let summary = "Split each training step into accumulate and apply steps";
+  let description = [{
+    For k micro-batches per update. Next to every training step `@s` (run
+    it after `amp-loss-scaling`), adds:
+
+    - `@s_accumulate(params, [param copies], inputs, labels, [scale],
+      accumulators) -> (accumulators', loss)`: forward and backward of one
+      micro-batch; adds its f32 gradients (still multiplied by the loss
+      scale, as PyTorch's `.grad` holds them between `scaler.scale(loss).backward()`
+      calls) into f32 accumulators (role `grad_accumulator`, one per param,
+      in param order);
+    - `@s_apply(params, optimizer state, [param copies], [scaler state],
+      accumulators) -> (params', optimizer state', [copies'], [scaler state'],
+      zeroed accumulators)`: the loss-scaler check, unscale, optimizer
+      updates and scale update of `@s`, reading the accumulated gradients,
+      then zeroes the accumulators (also on a skipped step, as `zero_grad`
+      does).
+
+    Both are derived from `@s` itself, so they keep its policy decisions,
+    master weights and loss scaling. Gradients are summed: divide the loss by
+    k (as with PyTorch) for a mean over micro-batches.
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
+#endif // AMPC_TRAINING_PASSES_TD
