@@ -2,6 +2,7 @@
 
 #include "ampc/Codegen/Common/PipelineSteps.h"
 
+#include "ampc/Codegen/Common/Passes.h"
 #include "ampc/Conversion/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -24,8 +25,11 @@ void ampc::detail::addAMPToFusedLinalg(OpPassManager &pm) {
 }
 
 void ampc::detail::addBufferizationToOutParams(OpPassManager &pm) {
-  // Tensors to buffers across function boundaries, updating state in place
-  // where the analysis proves it safe.
+  // The caller's arrays are never written: bufferization copies an argument
+  // before writing to it.
+  pm.addPass(createAMPReadOnlyArguments());
+  // Tensors to buffers across function boundaries, writing in place where
+  // the analysis proves it safe.
   addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
                   "function-boundary-type-conversion=identity-layout-map}");
   // Results become caller-provided out-params: the C ABI then needs no

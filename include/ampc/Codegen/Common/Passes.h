@@ -3,6 +3,7 @@
 #ifndef AMPC_CODEGEN_COMMON_PASSES_H
 #define AMPC_CODEGEN_COMMON_PASSES_H
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"

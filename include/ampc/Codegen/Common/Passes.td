@@ -28,6 +28,34 @@ def AMPFreeAfterLastUse : Pass<"amp-free-after-last-use", "::mlir::func::FuncOp"
   ];
 }
 
+def AMPReadOnlyArguments : Pass<"amp-read-only-arguments", "::mlir::ModuleOp"> {
+  let summary = "Mark the tensor arguments of exported functions read-only for bufferization";
+  let description = [{
+    Part of the CPU and CUDA lowerings, right before `one-shot-bufferize`.
+    With `bufferize-function-boundaries`, One-Shot Bufferize takes every
+    function argument as writable, so an argument that a linalg op uses as
+    its `outs` (a matmul accumulating into an argument, an optimizer update
+    of a param) is overwritten in place: the compiled code would write into
+    the caller's array, and calling it twice with the same inputs would give
+    different results. This pass sets `bufferization.writable = false` on
+    every tensor argument of every public function with a body, so that
+    bufferization copies before writing. Arguments that already carry
+    `bufferization.writable` keep it: that is how a caller donates a buffer.
+    The results go to caller-provided out-parameters anyway
+    (`buffer-results-to-out-params`), so an updated state is written there.
+
+    ```mlir
+    func.func @f(%c: tensor<4x4xf32>) -> tensor<4x4xf32>
+    // becomes
+    func.func @f(%c: tensor<4x4xf32> {bufferization.writable = false}) -> tensor<4x4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+  let statistics = [
+    Statistic<"numMarked", "marked", "Arguments marked read-only">,
+  ];
+}
+
 def AMPStridedCopiesToLoops : Pass<"amp-strided-copies-to-loops", "::mlir::func::FuncOp"> {
   let summary = "Turn memref.copy of non-contiguous buffers into linalg.copy";
   let description = [{
