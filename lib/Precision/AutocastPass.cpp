@@ -2,6 +2,7 @@
 
 #include "ampc/Precision/Autocast.h"
 #include "ampc/Precision/Passes.h"
+#include "ampc/Precision/PolicyLoading.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/FileUtilities.h"
@@ -19,39 +20,13 @@ namespace {
 struct AutocastPass : public ampc::impl::AMPAutocastBase<AutocastPass> {
   using AMPAutocastBase::AMPAutocastBase;
 
-  /// Reports policy diagnostics through MLIR, located in the policy file when
-  /// they have a position. Returns failure if any is an error.
-  LogicalResult report(ArrayRef<PolicyDiagnostic> diags) {
-    bool hadError = false;
-    for (const PolicyDiagnostic &diag : diags) {
-      // Without a position in the policy file, say where the message comes
-      // from and locate it at the module being compiled.
-      Location loc = diag.line ? Location(FileLineColLoc::get(
-                                     &getContext(), diag.file, diag.line, diag.column))
-                               : getOperation().getLoc();
-      std::string prefix = diag.line ? "" : diag.file + ": ";
-      if (diag.severity == PolicyDiagnostic::Severity::Error) {
-        emitError(loc) << prefix << diag.message;
-        hadError = true;
-      } else {
-        emitWarning(loc) << prefix << diag.message;
-      }
-    }
-    return failure(hadError);
-  }
-
   FailureOr<PrecisionPolicy> buildPolicy() {
-    PrecisionPolicy policy = PrecisionPolicy::getDefault();
+    Location loc = getOperation().getLoc();
+    FailureOr<PrecisionPolicy> loaded = loadPolicy(loc, policyFile);
+    if (failed(loaded))
+      return failure();
+    PrecisionPolicy policy = std::move(*loaded);
     std::vector<PolicyDiagnostic> diags;
-    if (!policyFile.empty()) {
-      bool ok = succeeded(policy.applyFile(policyFile, diags));
-      if (ok)
-        policy.warnUnknownNames(&getContext(), policyFile, diags);
-      if (failed(report(diags)) || !ok)
-        return failure();
-      diags.clear();
-    }
-    std::vector<std::string> optionEntries;
     auto apply = [&](OpClass opClass, ArrayRef<std::string> names, bool isAdd,
                      StringRef optionName) {
       for (const std::string &name : names) {
@@ -84,7 +59,7 @@ struct AutocastPass : public ampc::impl::AMPAutocastBase<AutocastPass> {
       for (const std::string &name : *names)
         (void)fromOptions.add(opClass, name);
     fromOptions.warnUnknownNames(&getContext(), "amp-autocast options", diags);
-    if (failed(report(diags)))
+    if (failed(emitPolicyDiagnostics(loc, diags)))
       return failure();
     return policy;
   }

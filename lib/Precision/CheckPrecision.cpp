@@ -1,6 +1,7 @@
 //===- CheckPrecision.cpp - the amp-check-precision pass --------------------===//
 
 #include "ampc/Precision/Passes.h"
+#include "ampc/Precision/PolicyLoading.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -74,13 +75,15 @@ struct CheckPrecisionPass
 
   void runOnOperation() override {
     Type lowElt = amp::getFloatType(&getContext(), computeType);
+    FailureOr<PrecisionPolicy> policy = loadPolicy(getOperation()->getLoc(), policyFile);
+    if (failed(policy))
+      return signalPassFailure();
     bool ok = true;
     getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
       if (linalgOp) {
         ++numChecked;
-        if (linalg::isaContractionOpInterface(linalgOp) ||
-            linalg::isaConvolutionOpInterface(linalgOp, false))
+        if (policy->classify(op).opClass == OpClass::Allow)
           ok &= succeeded(checkMatmulLike(linalgOp, lowElt));
         else
           ok &= succeeded(checkSensitive(op));

@@ -80,3 +80,36 @@ func.func @sum_stored_low(%a: tensor<4x8xf16>, %acc: tensor<4xf16>) -> tensor<4x
   } -> tensor<4xf16>
   return %0 : tensor<4xf16>
 }
+
+// -----
+
+// Pooling is not matmul-like: sum pooling is infer (accumulating in f32) and
+// max pooling is clear, so both may read f32 inputs, as autocast leaves them
+// after a deny op.
+func.func @f32_pooling_ok(%i: tensor<1x4x8x8xf32>, %k: tensor<2x2xf32>, %o: tensor<1x4x4x4xf32>)
+    -> (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) {
+  %s = linalg.pooling_nchw_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%i, %k : tensor<1x4x8x8xf32>, tensor<2x2xf32>) outs(%o : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %m = linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%i, %k : tensor<1x4x8x8xf32>, tensor<2x2xf32>) outs(%o : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  return %s, %m : tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Low-precision inputs accumulated in f32 are fine too.
+func.func @low_sum_pooling_ok(%i: tensor<1x8x8x4xf16>, %k: tensor<2x2xf16>, %o: tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32> {
+  %s = linalg.pooling_nhwc_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%i, %k : tensor<1x8x8x4xf16>, tensor<2x2xf16>) outs(%o : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  return %s : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// ... but not in f16.
+func.func @low_sum_pooling(%i: tensor<1x8x8x4xf16>, %k: tensor<2x2xf16>, %o: tensor<1x4x4x4xf16>) -> tensor<1x4x4x4xf16> {
+  // expected-error @+1 {{sum/product reduction stores its accumulator in 'f16', expected f32}}
+  %s = linalg.pooling_nhwc_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%i, %k : tensor<1x8x8x4xf16>, tensor<2x2xf16>) outs(%o : tensor<1x4x4x4xf16>) -> tensor<1x4x4x4xf16>
+  return %s : tensor<1x4x4x4xf16>
+}

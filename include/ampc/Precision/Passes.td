@@ -120,13 +120,17 @@ def AMPCheckPrecision : Pass<"amp-check-precision"> {
   let summary = "Check the guarantees of a mixed-precision graph";
   let description = [{
     Fails with a located error for every op that breaks what `amp-autocast`
-    promises under the default policy:
+    promises. Ops are classified by the same precision policy autocast
+    paints with (the built-in defaults, plus `policy=FILE` when given), so
+    the two cannot disagree about what an op is:
 
-    - every matmul-like op (contraction or convolution, named or generic)
+    - every op the policy classifies `allow` (contractions and convolutions,
+      named or generic, and sums of products such as convolution adjoints)
       reads `compute-type` inputs, unless pinned to f32;
-    - every reduction that adds or multiplies, and every op whose payload
-      computes `math.exp`/`math.log`, computes in f32 (f32 payload values and
-      accumulator).
+    - every other op: a reduction that adds or multiplies, and any op whose
+      payload computes `math.exp`/`math.log`, computes in f32 (f32 payload
+      values and accumulator). Pooling is not matmul-like: sum pooling is
+      `infer` and accumulates in f32, max/min pooling is `clear`.
 
     Used to check real model IR after autocast, and by users to check their
     own pipelines.
@@ -138,6 +142,9 @@ def AMPCheckPrecision : Pass<"amp-check-precision"> {
            [{::llvm::cl::values(
                clEnumValN(::ampc::amp::Precision::f16, "f16", "IEEE half precision"),
                clEnumValN(::ampc::amp::Precision::bf16, "bf16", "bfloat16"))}]>,
+    Option<"policyFile", "policy", "std::string", /*default=*/"",
+           "Policy file (YAML or JSON) applied on top of the built-in lists, "
+           "as given to amp-autocast">,
   ];
   let statistics = [
     Statistic<"numChecked", "num-checked", "Ops checked">,
