@@ -140,8 +140,23 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
 
   // Every param is updated by exactly one optimizer op, from a gradient that
   // comes from the seed, and the update is returned in its place.
+  // What depends on the seed: its forward slice, including the ops whose
+  // regions read a dependent value (a loop accumulating a gradient).
   llvm::SetVector<Operation *> backward;
-  getForwardSlice(step.seed.getOperation(), &backward);
+  SmallVector<Operation *> roots = {step.seed.getOperation()};
+  while (!roots.empty()) {
+    Operation *root = roots.pop_back_val();
+    llvm::SetVector<Operation *> slice;
+    getForwardSlice(root, &slice);
+    for (Operation *op : slice) {
+      if (!backward.insert(op))
+        continue;
+      for (Operation *parent = op->getParentOp(); parent && parent != func.getOperation();
+           parent = parent->getParentOp())
+        if (!backward.contains(parent) && !llvm::is_contained(roots, parent))
+          roots.push_back(parent), backward.insert(parent);
+    }
+  }
   DenseMap<Value, unsigned> resultOfState;
   for (auto [arg, resultIndex] : llvm::zip(stateArgs, stateResults))
     resultOfState[arg] = resultIndex;
