@@ -140,6 +140,13 @@ private:
   bool followsOpPrecision(OpOperand &operand, Type originalType) const {
     if (!isF32Typed(originalType))
       return false;
+    // The gradient seed stays f32 in the generics that read it: loss scaling
+    // multiplies it by S (65536 by default, above f16's largest value), and
+    // a generic's payload computes in f32 anyway. Only what the payload
+    // stores is rounded, as PyTorch rounds an f32 loss gradient where it
+    // enters an f16 op.
+    if (operand.get().getDefiningOp<amp::GradSeedOp>() && isa<linalg::GenericOp>(operand.getOwner()))
+      return false;
     return !(options.accumulateType == Precision::f32 &&
              isAccumulatorInit(operand));
   }
