@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
@@ -54,10 +55,16 @@ Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
   return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
 }
 
-Value zerosOf(OpBuilder &b, Location loc, RankedTensorType type) {
+/// A tensor of `type` filled with `value` (a float or integer attribute of
+/// its element type).
+Value filledWith(OpBuilder &b, Location loc, RankedTensorType type, TypedAttr value) {
   Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-  Value zero = floatConstant(b, loc, type.getElementType(), 0.0);
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  Value scalar = arith::ConstantOp::create(b, loc, value);
+  return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
+}
+
+Value zerosOf(OpBuilder &b, Location loc, RankedTensorType type) {
+  return filledWith(b, loc, type, b.getZeroAttr(type.getElementType()));
 }
 
 /// An elementwise linalg.generic over tensors of `type`.
@@ -112,7 +119,9 @@ struct Spread {
   int64_t size, offset, stride;
 };
 
-Value spreadOut(OpBuilder &b, Location loc, Value value, ArrayRef<Spread> spreads) {
+/// `value` spread out into a tensor of `fill` (zero when null).
+Value spreadOut(OpBuilder &b, Location loc, Value value, ArrayRef<Spread> spreads,
+                TypedAttr fill = {}) {
   auto type = cast<RankedTensorType>(value.getType());
   SmallVector<int64_t> shape(type.getShape());
   SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
@@ -125,111 +134,112 @@ Value spreadOut(OpBuilder &b, Location loc, Value value, ArrayRef<Spread> spread
     offsets[spread.dim] = b.getIndexAttr(spread.offset);
     strides[spread.dim] = b.getIndexAttr(spread.stride);
   }
-  Value zeros = zerosOf(b, loc, RankedTensorType::get(shape, type.getElementType()));
-  return tensor::InsertSliceOp::create(b, loc, value, zeros, offsets, sizes, strides);
+  auto spreadType = RankedTensorType::get(shape, type.getElementType());
+  Value base = fill ? filledWith(b, loc, spreadType, fill) : zerosOf(b, loc, spreadType);
+  return tensor::InsertSliceOp::create(b, loc, value, base, offsets, sizes, strides);
 }
 
 //===----------------------------------------------------------------------===//
-// Derivatives of scalar payload ops (forward mode)
+// Adjoints of scalar payload ops (reverse mode inside one payload)
 //===----------------------------------------------------------------------===//
 
-/// d(result)/d(source) of `op` (already cloned into the adjoint's payload)
-/// from the derivatives of its operands (null: zero). A null result is a zero
-/// derivative; failure means the op has no rule.
-FailureOr<Value> derivativeOf(OpBuilder &b, Operation *op, ArrayRef<Value> d) {
+/// The adjoints of `op`'s operands (null: none, or zero) given the adjoint
+/// `adj` of its result; `op` is already cloned into the adjoint's payload.
+/// As PyTorch's backward, masks select the adjoint rather than multiply it
+/// (ReLU's max, a select): an infinite adjoint at an inactive unit is 0, not
+/// inf * 0 = NaN. Fails for an op without a rule.
+FailureOr<SmallVector<Value>> adjointsOfOperands(OpBuilder &b, Operation *op, Value adj) {
   Location loc = op->getLoc();
-  if (llvm::all_of(d, [](Value v) { return !v; }))
-    return Value();
-  if (isa<arith::CmpFOp, arith::CmpIOp, arith::FPToSIOp, arith::FPToUIOp>(op))
-    return Value(); // Not differentiable in their float operands: zero almost everywhere.
-  if (op->getNumResults() != 1)
-    return failure();
+  SmallVector<Value> none(op->getNumOperands());
+  // Comparisons, integer and index arithmetic, conversions to integers and
+  // reads of other tensors pass nothing on to float operands.
+  if (op->getNumResults() != 1 || !isa<FloatType>(op->getResult(0).getType()) ||
+      llvm::none_of(op->getOperandTypes(), [](Type t) { return isa<FloatType>(t); }))
+    return none;
   Value r = op->getResult(0);
   Type type = r.getType();
   auto c = [&](double v) { return floatConstant(b, loc, type, v); };
   auto mul = [&](Value x, Value y) -> Value { return arith::MulFOp::create(b, loc, x, y); };
   auto div = [&](Value x, Value y) -> Value { return arith::DivFOp::create(b, loc, x, y); };
-  auto add = [&](Value x, Value y) -> Value {
-    if (!x || !y)
-      return x ? x : y;
-    return arith::AddFOp::create(b, loc, x, y);
+  auto add = [&](Value x, Value y) -> Value { return arith::AddFOp::create(b, loc, x, y); };
+  auto neg = [&](Value x) -> Value { return arith::NegFOp::create(b, loc, x); };
+  auto pick = [&](Value cond, Value yes, Value no) -> Value {
+    return arith::SelectOp::create(b, loc, cond, yes, no);
   };
-  auto neg = [&](Value x) -> Value { return x ? arith::NegFOp::create(b, loc, x) : Value(); };
-  auto orZero = [&](Value x) { return x ? x : c(0.0); };
   auto operand = [&](unsigned i) { return op->getOperand(i); };
-  Value d0 = d.size() > 0 ? d[0] : Value();
-  Value d1 = d.size() > 1 ? d[1] : Value();
-  // Scales the first operand's derivative: d0 * f'(x).
-  auto chain = [&](Value factor) -> Value { return d0 ? mul(d0, factor) : Value(); };
+  using Adjoints = SmallVector<Value>;
+  auto unary = [&](Value value) -> Adjoints { return {value}; };
 
-  return llvm::TypeSwitch<Operation *, FailureOr<Value>>(op)
-      .Case([&](arith::AddFOp) -> Value { return add(d0, d1); })
-      .Case([&](arith::SubFOp) -> Value { return add(d0, neg(d1)); })
-      .Case([&](arith::NegFOp) -> Value { return neg(d0); })
-      .Case([&](arith::MulFOp) -> Value {
-        return add(d0 ? mul(d0, operand(1)) : Value(), d1 ? mul(operand(0), d1) : Value());
-      })
-      .Case([&](arith::DivFOp) -> Value { // (d0 - r * d1) / b
-        return div(orZero(add(d0, d1 ? neg(mul(r, d1)) : Value())), operand(1));
+  return llvm::TypeSwitch<Operation *, FailureOr<Adjoints>>(op)
+      .Case([&](arith::AddFOp) -> Adjoints { return {adj, adj}; })
+      .Case([&](arith::SubFOp) -> Adjoints { return {adj, neg(adj)}; })
+      .Case([&](arith::NegFOp) { return unary(neg(adj)); })
+      .Case([&](arith::MulFOp) -> Adjoints { return {mul(adj, operand(1)), mul(adj, operand(0))}; })
+      .Case([&](arith::DivFOp) -> Adjoints { // a / b: adj / b, -adj * r / b
+        return {div(adj, operand(1)), neg(div(mul(adj, r), operand(1)))};
       })
       .Case<arith::MaximumFOp, arith::MaxNumFOp, arith::MinimumFOp, arith::MinNumFOp>(
-          [&](Operation *) -> Value {
+          [&](Operation *) -> Adjoints {
+            // At a tie the second operand wins: ReLU's max(x, 0) at 0 is 0,
+            // as in PyTorch.
             bool isMax = isa<arith::MaximumFOp, arith::MaxNumFOp>(op);
             Value first = arith::CmpFOp::create(
                 b, loc, isMax ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT,
                 operand(0), operand(1));
-            return arith::SelectOp::create(b, loc, first, orZero(d0), orZero(d1));
+            Value zero = c(0.0);
+            return {pick(first, adj, zero), pick(first, zero, adj)};
           })
-      .Case([&](arith::SelectOp select) -> Value {
-        Value t = d.size() > 1 ? d[1] : Value(), f = d.size() > 2 ? d[2] : Value();
-        if (!t && !f)
-          return Value();
-        return arith::SelectOp::create(b, loc, select.getCondition(), orZero(t), orZero(f));
+      .Case([&](arith::SelectOp select) -> Adjoints {
+        Value zero = c(0.0);
+        return {Value(), pick(select.getCondition(), adj, zero),
+                pick(select.getCondition(), zero, adj)};
       })
-      .Case<arith::ExtFOp, arith::TruncFOp>([&](Operation *) -> Value {
-        if (isa<arith::ExtFOp>(op))
-          return arith::ExtFOp::create(b, loc, type, d0);
-        return arith::TruncFOp::create(b, loc, type, d0);
+      .Case([&](arith::ExtFOp ext) -> FailureOr<Adjoints> {
+        if (!isa<FloatType>(ext.getIn().getType()))
+          return failure();
+        return unary(arith::TruncFOp::create(b, loc, ext.getIn().getType(), adj));
       })
-      .Case([&](math::ExpOp) { return chain(r); })
-      .Case([&](math::Exp2Op) { return chain(mul(r, c(kLn2))); })
-      .Case([&](math::ExpM1Op) { return chain(add(r, c(1.0))); })
-      .Case([&](math::LogOp) -> Value { return d0 ? div(d0, operand(0)) : Value(); })
-      .Case([&](math::Log2Op) { return chain(div(c(1.0 / kLn2), operand(0))); })
-      .Case([&](math::Log10Op) { return chain(div(c(1.0 / kLn10), operand(0))); })
-      .Case([&](math::Log1pOp) -> Value {
-        return d0 ? div(d0, add(operand(0), c(1.0))) : Value();
+      .Case([&](arith::TruncFOp trunc) {
+        return unary(arith::ExtFOp::create(b, loc, trunc.getIn().getType(), adj));
       })
-      .Case([&](math::TanhOp) { return chain(arith::SubFOp::create(b, loc, c(1.0), mul(r, r))); })
-      .Case([&](math::SqrtOp) { return chain(div(c(0.5), r)); })
-      .Case([&](math::RsqrtOp) { return chain(mul(c(-0.5), div(r, operand(0)))); })
+      .Case<arith::SIToFPOp, arith::UIToFPOp>([&](Operation *) { return none; })
+      .Case([&](math::ExpOp) { return unary(mul(adj, r)); })
+      .Case([&](math::Exp2Op) { return unary(mul(adj, mul(r, c(kLn2)))); })
+      .Case([&](math::ExpM1Op) { return unary(mul(adj, add(r, c(1.0)))); })
+      .Case([&](math::LogOp) { return unary(div(adj, operand(0))); })
+      .Case([&](math::Log2Op) { return unary(div(adj, mul(operand(0), c(kLn2)))); })
+      .Case([&](math::Log10Op) { return unary(div(adj, mul(operand(0), c(kLn10)))); })
+      .Case([&](math::Log1pOp) { return unary(div(adj, add(operand(0), c(1.0)))); })
+      .Case([&](math::TanhOp) {
+        return unary(mul(adj, arith::SubFOp::create(b, loc, c(1.0), mul(r, r))));
+      })
+      .Case([&](math::SqrtOp) { return unary(div(mul(adj, c(0.5)), r)); })
+      .Case([&](math::RsqrtOp) { return unary(mul(adj, mul(c(-0.5), div(r, operand(0))))); })
       .Case([&](math::ErfOp) {
         Value x = operand(0);
         Value gauss = math::ExpOp::create(b, loc, neg(mul(x, x)));
-        return chain(mul(c(kTwoOverSqrtPi), gauss));
+        return unary(mul(adj, mul(c(kTwoOverSqrtPi), gauss)));
       })
-      .Case([&](math::SinOp) { return chain(math::CosOp::create(b, loc, operand(0))); })
-      .Case([&](math::CosOp) { return chain(neg(math::SinOp::create(b, loc, operand(0)))); })
+      .Case([&](math::SinOp) { return unary(mul(adj, math::CosOp::create(b, loc, operand(0)))); })
+      .Case([&](math::CosOp) {
+        return unary(neg(mul(adj, math::SinOp::create(b, loc, operand(0)))));
+      })
       .Case([&](math::AbsFOp) {
-        return chain(math::CopySignOp::create(b, loc, c(1.0), operand(0)));
+        return unary(mul(adj, math::CopySignOp::create(b, loc, c(1.0), operand(0))));
       })
-      .Case([&](math::PowFOp) -> Value { // d0 * y * x^(y-1) + d1 * r * log(x)
+      .Case([&](math::PowFOp) -> Adjoints { // x^y: adj * y * x^(y-1), adj * r * log(x)
         Value x = operand(0), y = operand(1);
-        Value dx = d0 ? mul(d0, mul(y, math::PowFOp::create(
-                                           b, loc, x, arith::SubFOp::create(b, loc, y, c(1.0)))))
-                      : Value();
-        Value dy = d1 ? mul(d1, mul(r, math::LogOp::create(b, loc, x))) : Value();
-        return add(dx, dy);
+        Value lower = math::PowFOp::create(b, loc, x, arith::SubFOp::create(b, loc, y, c(1.0)));
+        return {mul(adj, mul(y, lower)), mul(adj, mul(r, math::LogOp::create(b, loc, x)))};
       })
-      .Case([&](math::FPowIOp powi) -> Value { // d0 * n * x^(n-1)
+      .Case([&](math::FPowIOp powi) -> Adjoints { // x^n: adj * n * x^(n-1)
         Value n = powi.getRhs();
         Value one = arith::ConstantOp::create(b, loc, b.getIntegerAttr(n.getType(), 1));
         Value lower = math::FPowIOp::create(b, loc, powi.getLhs(), arith::SubIOp::create(b, loc, n, one));
-        return chain(mul(arith::SIToFPOp::create(b, loc, type, n), lower));
+        return {mul(adj, mul(arith::SIToFPOp::create(b, loc, type, n), lower)), Value()};
       })
-      .Case([&](math::FmaOp) -> Value { // a * b + c
-        Value dd = d.size() > 2 ? d[2] : Value();
-        return add(add(d0 ? mul(d0, operand(1)) : Value(), d1 ? mul(operand(0), d1) : Value()), dd);
+      .Case([&](math::FmaOp) -> Adjoints { // a * b + c
+        return {mul(adj, operand(1)), mul(adj, operand(0)), adj};
       })
       .Default([](Operation *) { return failure(); });
 }
@@ -243,44 +253,92 @@ struct Combiner {
   /// The payload value folded into the accumulator (Sum, Extremum).
   Value term;
   bool negated = false;
+  /// Extremum: a max (else a min).
+  bool isMax = false;
   /// Payload ops that only combine; the adjoint's payload leaves them out.
   SmallVector<Operation *> ops;
 };
 
-FailureOr<Combiner> classifyCombiner(Block *body, BlockArgument acc, Value yielded) {
+/// The payload ops (of `body`) that `values` are computed from, in block
+/// order, and whether that computation reads one of `args`.
+SmallVector<Operation *> payloadSlice(Block *body, ArrayRef<Value> values,
+                                      ArrayRef<BlockArgument> args, bool *readsArgs = nullptr) {
+  llvm::SmallPtrSet<Operation *, 16> needed;
+  SmallVector<Value> worklist(values.begin(), values.end());
+  bool reads = false;
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(value)) {
+      reads |= arg.getOwner() == body && llvm::is_contained(args, arg);
+      continue;
+    }
+    Operation *def = value.getDefiningOp();
+    if (!def || def->getBlock() != body || !needed.insert(def).second)
+      continue;
+    llvm::append_range(worklist, def->getOperands());
+  }
+  if (readsArgs)
+    *readsArgs = reads;
+  SmallVector<Operation *> ordered;
+  for (Operation &op : body->without_terminator())
+    if (needed.contains(&op))
+      ordered.push_back(&op);
+  return ordered;
+}
+
+/// How the payload folds `yielded` into `acc`. `accumulators` are the block
+/// arguments of every result's accumulator: the folded value must not read
+/// any of them. On failure `why` says what the payload does instead.
+FailureOr<Combiner> classifyCombiner(Block *body, BlockArgument acc, Value yielded,
+                                     ArrayRef<BlockArgument> accumulators, std::string &why) {
   Combiner combiner;
   Operation *def = yielded.getDefiningOp();
-  if (!def || def->getBlock() != body)
+  if (!def || def->getBlock() != body) {
+    why = "its payload yields a value computed outside the payload";
     return failure();
+  }
   auto other = [&](Value x, Value y) -> Value { return x == acc ? y : (y == acc ? x : Value()); };
   if (isa<arith::AddFOp, arith::SubFOp>(def)) {
-    if (isa<arith::SubFOp>(def) && def->getOperand(0) != acc)
-      return failure();
     combiner.kind = Combiner::Sum;
     combiner.term = other(def->getOperand(0), def->getOperand(1));
     combiner.negated = isa<arith::SubFOp>(def);
+    if (combiner.negated && def->getOperand(0) != acc)
+      combiner.term = Value(); // term - acc is not a reduction of terms
     combiner.ops = {def};
   } else if (isa<arith::MaximumFOp, arith::MaxNumFOp, arith::MinimumFOp, arith::MinNumFOp>(def)) {
     combiner.kind = Combiner::Extremum;
+    combiner.isMax = isa<arith::MaximumFOp, arith::MaxNumFOp>(def);
     combiner.term = other(def->getOperand(0), def->getOperand(1));
     combiner.ops = {def};
   } else if (auto select = dyn_cast<arith::SelectOp>(def)) {
     auto cmp = select.getCondition().getDefiningOp<arith::CmpFOp>();
     Value term = other(select.getTrueValue(), select.getFalseValue());
-    if (!cmp || !term || other(cmp.getLhs(), cmp.getRhs()) != term)
-      return failure();
-    combiner.kind = Combiner::Extremum;
-    combiner.term = term;
-    combiner.ops = {cmp, def};
-  } else {
+    using P = arith::CmpFPredicate;
+    P pred = cmp ? cmp.getPredicate() : P::AlwaysFalse;
+    bool greater = llvm::is_contained({P::OGT, P::OGE, P::UGT, P::UGE}, pred);
+    bool less = llvm::is_contained({P::OLT, P::OLE, P::ULT, P::ULE}, pred);
+    if (cmp && term && other(cmp.getLhs(), cmp.getRhs()) == term && (greater || less)) {
+      combiner.kind = Combiner::Extremum;
+      // The larger value wins when the comparison says lhs > rhs and the
+      // select then picks lhs (or lhs < rhs and it picks rhs).
+      combiner.isMax = greater == (select.getTrueValue() == cmp.getLhs());
+      combiner.term = term;
+      combiner.ops = {cmp, def};
+    }
+  }
+  if (!combiner.term) {
+    why = (Twine("its payload folds the accumulator with '") + def->getName().getStringRef() +
+           "'; there are rules for sums (addf, acc - x), max and min (maximumf, minimumf, "
+           "maxnumf, minnumf, cmpf + select)")
+              .str();
     return failure();
   }
-  if (!combiner.term)
+  bool readsAccumulator = false;
+  (void)payloadSlice(body, combiner.term, accumulators, &readsAccumulator);
+  if (readsAccumulator || combiner.term == acc) {
+    why = "the value its payload folds in reads an accumulator";
     return failure();
-  // The accumulator must feed nothing but the combination.
-  for (Operation *user : acc.getUsers())
-    if (!llvm::is_contained(combiner.ops, user))
-      return failure();
+  }
   return combiner;
 }
 
@@ -314,6 +372,49 @@ struct Window {
 // The reverse sweep
 //===----------------------------------------------------------------------===//
 
+/// What the adjoints of one structured op share: its payload, how each
+/// result folds its accumulator, the results' adjoints, and (max/min
+/// reductions) which element of each window receives the adjoint.
+struct StructuredInfo {
+  linalg::LinalgOp op;
+  Block *body;
+  linalg::YieldOp yield;
+  unsigned numLoops, numInputs;
+  bool reduces;
+  SmallVector<int64_t> loopSizes;
+  SmallVector<Combiner> combiners;
+  SmallVector<Value> resultAdjoints;
+  /// Max/min results: per result element, the forward linear index (over the
+  /// reduction loops, in loop order) of the first element equal to the
+  /// result, or -1 where the init is the result (i64 tensors shaped like the
+  /// result).
+  SmallVector<Value> firstHits;
+
+  /// The payload value whose derivative result `r` carries.
+  Value resultValue(unsigned r) const {
+    linalg::YieldOp terminator = yield; // op handles have non-const accessors
+    return combiners[r].kind == Combiner::Elementwise ? terminator.getOperand(r)
+                                                      : combiners[r].term;
+  }
+};
+
+/// The linear index over the reduction loops of `info.op`, from the loop
+/// indices `forwardIndex(d)` gives (as index values).
+Value reductionLinearIndex(OpBuilder &b, Location loc, const StructuredInfo &info,
+                           function_ref<Value(unsigned)> forwardIndex) {
+  linalg::LinalgOp op = info.op; // op handles have non-const accessors
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  Value linear = arith::ConstantIndexOp::create(b, loc, 0);
+  for (unsigned d = 0; d < info.numLoops; ++d) {
+    if (iterators[d] != utils::IteratorType::reduction)
+      continue;
+    Value size = arith::ConstantIndexOp::create(b, loc, info.loopSizes[d]);
+    linear = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, linear, size),
+                                   forwardIndex(d));
+  }
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), linear);
+}
+
 class ReverseMode {
 public:
   explicit ReverseMode(OpBuilder &builder) : b(builder) {}
@@ -336,10 +437,101 @@ private:
 
   LogicalResult visitStructured(linalg::LinalgOp op);
   bool visitNamedMatmul(linalg::LinalgOp op, ArrayRef<Value> resultAdjoints);
-  LogicalResult adjointOfOperand(linalg::LinalgOp op, OpOperand &target,
-                                 ArrayRef<Combiner> combiners, ArrayRef<Value> resultAdjoints);
+  FailureOr<Value> emitFirstHits(const StructuredInfo &info, unsigned r);
+  LogicalResult adjointOfOperand(const StructuredInfo &info, OpOperand &target);
+  LogicalResult adjointOfExtract(const StructuredInfo &info, tensor::ExtractOp extract);
   LogicalResult visitTensorOp(Operation *op, Value adjoint);
 };
+
+/// Inside an adjoint's payload: sum over the results r of
+/// adjoint_r * d result_r / d source, by reverse mode over the forward
+/// payload ops the results are computed from (cloned through `mapping`,
+/// which maps the forward block arguments they read), as PyTorch's backward
+/// runs op by op. Max/min results pass their adjoint only to the element
+/// `hit(r)` says is the first maximum of its window; differences negate it.
+/// Returns null for a zero contribution; fails with `why` set for a payload
+/// op it cannot handle.
+struct PayloadFailure {
+  Operation *op = nullptr;
+  std::string reason;
+  explicit operator bool() const { return op; }
+};
+
+FailureOr<Value> emitPayloadAdjoint(OpBuilder &b, Location loc, const StructuredInfo &info,
+                                    IRMapping &mapping, Value source, Type element,
+                                    ArrayRef<std::optional<unsigned>> adjointSlots,
+                                    ValueRange args, function_ref<Value(unsigned)> hit,
+                                    PayloadFailure &why) {
+  auto convert = [&](Value value, Type to) -> Value {
+    if (value.getType() == to)
+      return value;
+    return to.getIntOrFloatBitWidth() < value.getType().getIntOrFloatBitWidth()
+               ? arith::TruncFOp::create(b, loc, to, value).getResult()
+               : arith::ExtFOp::create(b, loc, to, value).getResult();
+  };
+  SmallVector<Value> needed = {source};
+  for (unsigned r = 0; r < info.combiners.size(); ++r)
+    if (adjointSlots[r])
+      needed.push_back(info.resultValue(r));
+  SmallVector<Operation *> slice = payloadSlice(info.body, needed, {});
+  SmallVector<Operation *> clones;
+  for (Operation *payloadOp : slice) {
+    for (Value operand : payloadOp->getOperands())
+      if (auto arg = dyn_cast<BlockArgument>(operand);
+          arg && arg.getOwner() == info.body && !mapping.contains(arg)) {
+        why = {payloadOp, "no gradient rule: the payload computes a differentiated value from "
+                          "an accumulator"};
+        return failure();
+      }
+    clones.push_back(b.clone(*payloadOp, mapping));
+  }
+  Value sourceValue = mapping.lookupOrDefault(source);
+  // Only values computed from the source carry adjoints back to it.
+  DenseSet<Value> fromSource = {sourceValue};
+  for (Operation *clone : clones)
+    if (llvm::any_of(clone->getOperands(), [&](Value v) { return fromSource.contains(v); }))
+      fromSource.insert(clone->result_begin(), clone->result_end());
+  DenseMap<Value, Value> adjointOf;
+  auto addAdjoint = [&](Value value, Value adjoint) {
+    if (!adjoint || !fromSource.contains(value))
+      return;
+    adjoint = convert(adjoint, value.getType());
+    auto [it, inserted] = adjointOf.try_emplace(value, adjoint);
+    if (!inserted)
+      it->second = arith::AddFOp::create(b, loc, it->second, adjoint);
+  };
+  for (unsigned r = 0; r < info.combiners.size(); ++r) {
+    if (!adjointSlots[r])
+      continue;
+    const Combiner &combiner = info.combiners[r];
+    Value value = mapping.lookupOrDefault(info.resultValue(r));
+    if (!fromSource.contains(value))
+      continue;
+    Value seed = convert(args[*adjointSlots[r]], value.getType());
+    if (combiner.negated)
+      seed = arith::NegFOp::create(b, loc, seed);
+    if (combiner.kind == Combiner::Extremum)
+      seed = arith::SelectOp::create(b, loc, hit(r), seed,
+                                     floatConstant(b, loc, seed.getType(), 0.0));
+    addAdjoint(value, seed);
+  }
+  for (auto [forward, clone] : llvm::reverse(llvm::zip(slice, clones))) {
+    Value adjoint = clone->getNumResults() == 1 ? adjointOf.lookup(clone->getResult(0)) : Value();
+    if (!adjoint || clone->getResult(0) == sourceValue)
+      continue;
+    FailureOr<SmallVector<Value>> operandAdjoints = adjointsOfOperands(b, clone, adjoint);
+    if (failed(operandAdjoints)) {
+      why = {forward, (Twine("no derivative for '") + forward->getName().getStringRef() +
+                       "' in the payload")
+                          .str()};
+      return failure();
+    }
+    for (auto [operand, operandAdjoint] : llvm::zip(clone->getOperands(), *operandAdjoints))
+      addAdjoint(operand, operandAdjoint);
+  }
+  Value total = adjointOf.lookup(sourceValue);
+  return total ? convert(total, element) : Value();
+}
 
 LogicalResult ReverseMode::visit(Operation *op) {
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
@@ -473,33 +665,67 @@ bool ReverseMode::visitNamedMatmul(linalg::LinalgOp op, ArrayRef<Value> resultAd
 LogicalResult ReverseMode::visitStructured(linalg::LinalgOp op) {
   if (!op.hasPureTensorSemantics())
     return op->emitError("amp-differentiate: needs linalg ops on tensors");
+  Block *body = op.getBlock();
+  // Differentiable tensors the payload reads with tensor.extract (a gather,
+  // as torch-mlir writes adaptive pooling) get a scatter-add adjoint; any
+  // other use inside the payload has no rule.
+  SmallVector<tensor::ExtractOp> extracts;
   llvm::SetVector<Value> captured;
   getUsedValuesDefinedAbove(op->getRegions(), captured);
-  for (Value value : captured)
-    if (active.contains(value))
-      return op->emitError("amp-differentiate: a differentiable value is used inside the payload; "
-                           "pass it as an operand");
-  SmallVector<Value> resultAdjoints;
+  for (Value value : captured) {
+    if (!active.contains(value))
+      continue;
+    for (OpOperand &use : value.getUses()) {
+      if (!op->isProperAncestor(use.getOwner()))
+        continue;
+      auto extract = dyn_cast<tensor::ExtractOp>(use.getOwner());
+      if (!extract || extract->getBlock() != body)
+        return use.getOwner()->emitError(
+            "amp-differentiate: a differentiable value is used inside the payload other than "
+            "by a tensor.extract in the payload itself; pass it as an operand");
+      extracts.push_back(extract);
+    }
+  }
+  StructuredInfo info;
+  info.op = op;
+  info.body = body;
   for (Value result : op->getResults())
-    resultAdjoints.push_back(adjoints.lookup(result));
-  if (op->getNumResults() == 1 && visitNamedMatmul(op, resultAdjoints))
+    info.resultAdjoints.push_back(adjoints.lookup(result));
+  if (op->getNumResults() == 1 && extracts.empty() && visitNamedMatmul(op, info.resultAdjoints))
     return success();
 
-  Block *body = op.getBlock();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  bool reduces = op.getNumReductionLoops() > 0;
-  unsigned numInputs = op.getNumDpsInputs();
-  SmallVector<Combiner> combiners(op.getNumDpsInits());
-  if (reduces) {
-    if (body->getNumArguments() != numInputs + op.getNumDpsInits())
+  info.yield = cast<linalg::YieldOp>(body->getTerminator());
+  info.numLoops = op.getNumLoops();
+  info.numInputs = op.getNumDpsInputs();
+  info.reduces = op.getNumReductionLoops() > 0;
+  info.loopSizes = op.getStaticLoopRanges();
+  if (llvm::any_of(info.loopSizes, ShapedType::isDynamic))
+    return op->emitError("amp-differentiate: needs static shapes");
+  unsigned numInits = op.getNumDpsInits();
+  info.combiners.resize(numInits);
+  info.firstHits.resize(numInits);
+  if (info.reduces) {
+    if (body->getNumArguments() != info.numInputs + numInits)
       return op->emitError("amp-differentiate: unexpected payload arguments");
-    for (unsigned r = 0; r < combiners.size(); ++r) {
+    SmallVector<BlockArgument> accumulators(body->getArguments().drop_front(info.numInputs));
+    // Only the results whose adjoints are needed must be reductions with a
+    // rule: an argmax beside a max (torch-mlir's aten.max.dim) is not.
+    for (unsigned r = 0; r < numInits; ++r) {
+      if (!info.resultAdjoints[r])
+        continue;
+      std::string why;
       FailureOr<Combiner> combiner =
-          classifyCombiner(body, body->getArgument(numInputs + r), yield.getOperand(r));
+          classifyCombiner(body, accumulators[r], info.yield.getOperand(r), accumulators, why);
       if (failed(combiner))
-        return op->emitError("amp-differentiate: no gradient rule for this reduction (its payload "
-                             "must fold the accumulator with a sum, a difference, a max or a min)");
-      combiners[r] = *combiner;
+        return op->emitError() << "amp-differentiate: no gradient rule for result #" << r
+                               << " of this reduction: " << why;
+      info.combiners[r] = *combiner;
+      if (combiner->kind == Combiner::Extremum) {
+        FailureOr<Value> hits = emitFirstHits(info, r);
+        if (failed(hits))
+          return failure();
+        info.firstHits[r] = *hits;
+      }
     }
   }
   for (OpOperand &operand : op->getOpOperands()) {
@@ -510,35 +736,111 @@ LogicalResult ReverseMode::visitStructured(linalg::LinalgOp op) {
     unsigned index = operand.getOperandNumber();
     if (index >= body->getNumArguments() || body->getArgument(index).use_empty())
       continue; // The payload does not read it (fill's, copy's or map's init).
-    if (reduces && op.isDpsInit(&operand)) {
-      unsigned r = index - numInputs;
-      if (combiners[r].kind != Combiner::Sum)
+    if (info.reduces && op.isDpsInit(&operand)) {
+      unsigned r = index - info.numInputs;
+      if (!info.resultAdjoints[r])
+        continue;
+      if (info.combiners[r].kind != Combiner::Sum)
         return op->emitError("amp-differentiate: the init of a max/min reduction has no gradient rule");
       // result = init + sum(terms): the init receives the result's adjoint.
-      accumulate(operand.get(), resultAdjoints[r]);
+      accumulate(operand.get(), info.resultAdjoints[r]);
       continue;
     }
-    if (failed(adjointOfOperand(op, operand, combiners, resultAdjoints)))
+    if (failed(adjointOfOperand(info, operand)))
       return failure();
   }
+  for (tensor::ExtractOp extract : extracts)
+    if (failed(adjointOfExtract(info, extract)))
+      return failure();
   return success();
 }
 
-LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &target,
-                                            ArrayRef<Combiner> combiners,
-                                            ArrayRef<Value> resultAdjoints) {
+/// For a max/min result: which element of each window is its first
+/// extremum. A reduction of (value, linear index) pairs in the op's own
+/// loops, starting from the op's init with index -1: a later element takes
+/// over when it is strictly better, or equal with a smaller index (so the
+/// order the loops run in does not matter), or NaN where the value is not.
+/// Computed from the forward values themselves, not compared with the
+/// result, so it holds whatever precision autocast gives either op.
+FailureOr<Value> ReverseMode::emitFirstHits(const StructuredInfo &info, unsigned r) {
+  linalg::LinalgOp op = info.op;
+  Location loc = op.getLoc();
+  const Combiner &combiner = info.combiners[r];
+  OpOperand &init = op.getDpsInitsMutable()[r];
+  auto resultType = cast<RankedTensorType>(op->getResult(r).getType());
+  AffineMap initMap = op.getMatchingIndexingMap(&init);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    inputs.push_back(input->get());
+    maps.push_back(op.getMatchingIndexingMap(input));
+  }
+  maps.append({initMap, initMap});
+  auto indexType = RankedTensorType::get(resultType.getShape(), b.getI64Type());
+  Value noHit = filledWith(b, loc, indexType, b.getI64IntegerAttr(-1));
+  SmallVector<Operation *> slice = payloadSlice(info.body, combiner.term, {});
+  Operation *unmapped = nullptr;
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType, indexType}, inputs, ValueRange{init.get(), noHit}, maps,
+      op.getIteratorTypesArray(), [&](OpBuilder &nb, Location nl, ValueRange args) {
+        IRMapping mapping;
+        for (unsigned i = 0; i < info.numInputs; ++i)
+          mapping.map(info.body->getArgument(i), args[i]);
+        for (Operation *payloadOp : slice) {
+          for (Value operand : payloadOp->getOperands())
+            if (auto arg = dyn_cast<BlockArgument>(operand);
+                arg && arg.getOwner() == info.body && !mapping.contains(arg))
+              unmapped = payloadOp;
+          nb.clone(*payloadOp, mapping);
+        }
+        Value term = mapping.lookupOrDefault(combiner.term);
+        Value best = args[info.numInputs], bestIndex = args[info.numInputs + 1];
+        if (term.getType() != best.getType())
+          term = arith::ExtFOp::create(nb, nl, best.getType(), term);
+        Value index = reductionLinearIndex(nb, nl, info, [&](unsigned d) -> Value {
+          return linalg::IndexOp::create(nb, nl, d);
+        });
+        using P = arith::CmpFPredicate;
+        auto cmpf = [&](P pred, Value x, Value y) -> Value {
+          return arith::CmpFOp::create(nb, nl, pred, x, y);
+        };
+        auto andi = [&](Value x, Value y) -> Value { return arith::AndIOp::create(nb, nl, x, y); };
+        auto ori = [&](Value x, Value y) -> Value { return arith::OrIOp::create(nb, nl, x, y); };
+        Value better = cmpf(combiner.isMax ? P::OGT : P::OLT, term, best);
+        Value earlier = andi(arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, bestIndex,
+                                                   arith::ConstantIntOp::create(nb, nl, -1, 64)),
+                             arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, index,
+                                                   bestIndex));
+        Value tie = andi(cmpf(P::OEQ, term, best), earlier);
+        Value nan = andi(cmpf(P::UNO, term, term), cmpf(P::ORD, best, best));
+        Value take = ori(ori(better, tie), nan);
+        linalg::YieldOp::create(nb, nl,
+                                ValueRange{arith::SelectOp::create(nb, nl, take, term, best),
+                                           arith::SelectOp::create(nb, nl, take, index, bestIndex)});
+      });
+  if (unmapped) {
+    generic->erase();
+    return unmapped->emitError("amp-differentiate: the value a max/min reduction folds in reads "
+                               "an accumulator"),
+           failure();
+  }
+  return generic.getResult(1);
+}
+
+LogicalResult ReverseMode::adjointOfOperand(const StructuredInfo &info, OpOperand &target) {
+  linalg::LinalgOp op = info.op;
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
-  Block *body = op.getBlock();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  unsigned numLoops = op.getNumLoops();
-  unsigned numInputs = op.getNumDpsInputs();
-  bool reduces = op.getNumReductionLoops() > 0;
+  Block *body = info.body;
+  unsigned numLoops = info.numLoops;
+  unsigned numInputs = info.numInputs;
+  bool reduces = info.reduces;
+  ArrayRef<Value> resultAdjoints = info.resultAdjoints;
+  ArrayRef<int64_t> loopSizes = info.loopSizes;
   auto targetType = cast<RankedTensorType>(target.get().getType());
+  if (!isa<FloatType>(targetType.getElementType()))
+    return success(); // Integer operands have no gradient.
   AffineMap targetMap = op.getMatchingIndexingMap(&target);
-  SmallVector<int64_t> loopSizes = op.getStaticLoopRanges();
-  if (llvm::any_of(loopSizes, ShapedType::isDynamic))
-    return op->emitError("amp-differentiate: needs static shapes");
 
   // Dimensions the results are indexed by.
   llvm::SmallBitVector resultDims(numLoops);
@@ -611,7 +913,7 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
   };
   // Values indexed like a result, transposed-convolution style: spread
   // out by the stride, padded by the kernel's reach, read at o + k * d.
-  auto addResultIndexed = [&](Value value, AffineMap map) -> unsigned {
+  auto addResultIndexed = [&](Value value, AffineMap map, TypedAttr fill = {}) -> unsigned {
     if (windows.empty())
       return addInput(value, map);
     SmallVector<Spread> spreads;
@@ -628,7 +930,7 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
       spreads.push_back({static_cast<unsigned>(pos), window->extent + reach, reach, window->stride});
       exprs.push_back(expr + getAffineDimExpr(window->kernelDim, ctx) * window->dilation);
     }
-    return addInput(spreadOut(b, loc, value, spreads), AffineMap::get(numLoops, 0, exprs, ctx));
+    return addInput(spreadOut(b, loc, value, spreads, fill), AffineMap::get(numLoops, 0, exprs, ctx));
   };
 
   for (OpOperand *input : op.getDpsInputOperands()) {
@@ -664,22 +966,27 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
     if (arg)
       slots.push_back({arg, slot});
   }
-  SmallVector<std::optional<unsigned>> adjointSlots(op.getNumDpsInits());
+  SmallVector<std::optional<unsigned>> adjointSlots(op.getNumDpsInits()), hitSlots(op.getNumDpsInits());
   for (OpOperand &init : op.getDpsInitsMutable()) {
     unsigned r = init.getOperandNumber() - numInputs;
     unsigned index = init.getOperandNumber();
     BlockArgument arg = index < body->getNumArguments() ? body->getArgument(index) : nullptr;
     AffineMap map = op.getMatchingIndexingMap(&init);
-    if (!reduces) {
-      if (arg && !arg.use_empty())
-        slots.push_back({arg, addInput(init.get(), map)});
-    } else if (combiners[r].kind == Combiner::Extremum && resultAdjoints[r]) {
-      slots.push_back({arg, addResultIndexed(op->getResult(r), map)});
-    }
-    if (resultAdjoints[r]) {
-      adjointSlots[r] = addResultIndexed(resultAdjoints[r], map);
-    }
+    if (!reduces && arg && !arg.use_empty())
+      slots.push_back({arg, addInput(init.get(), map)});
+    if (!resultAdjoints[r])
+      continue;
+    adjointSlots[r] = addResultIndexed(resultAdjoints[r], map);
+    // Spread-out positions that no window result lands on match no element.
+    if (info.firstHits[r])
+      hitSlots[r] = addResultIndexed(info.firstHits[r], map, b.getI64IntegerAttr(-1));
   }
+  // Loop indices inside the payload mean something else once a window's
+  // output loop runs over the operand.
+  if (!windows.empty() &&
+      !body->getOps<linalg::IndexOp>().empty())
+    return op->emitError("amp-differentiate: no gradient rule for operand ")
+           << target.getOperandNumber() << ": the payload of a windowed op reads loop indices";
 
   bool accumulates = adjointMap.getNumResults() != numLoops;
   auto adjointType = RankedTensorType::get(adjointShape, targetType.getElementType());
@@ -692,71 +999,39 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
                                  .getResult();
   maps.push_back(adjointMap);
 
-  llvm::SmallPtrSet<Operation *, 4> combinerOps;
-  for (const Combiner &combiner : combiners)
-    combinerOps.insert(combiner.ops.begin(), combiner.ops.end());
-  Operation *unsupported = nullptr;
+  PayloadFailure unsupported;
   auto generic = linalg::GenericOp::create(
       b, loc, TypeRange{adjointType}, inputs, ValueRange{init}, maps, iterators,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         IRMapping mapping;
         for (auto [forward, slot] : slots)
           mapping.map(forward, args[slot]);
-        DenseMap<Value, Value> derivatives;
-        BlockArgument source = body->getArgument(target.getOperandNumber());
-        derivatives[mapping.lookup(source)] = floatConstant(nb, nl, source.getType(), 1.0);
-        for (Operation &payloadOp : body->without_terminator()) {
-          if (combinerOps.contains(&payloadOp))
-            continue;
-          Operation *clone = nb.clone(payloadOp, mapping);
-          SmallVector<Value> operandDerivatives;
-          for (Value operand : clone->getOperands())
-            operandDerivatives.push_back(derivatives.lookup(operand));
-          FailureOr<Value> derivative = derivativeOf(nb, clone, operandDerivatives);
-          if (failed(derivative)) {
-            unsupported = &payloadOp;
-            break;
-          }
-          if (*derivative)
-            derivatives[clone->getResult(0)] = *derivative;
-        }
         Type element = targetType.getElementType();
-        Value total;
-        for (unsigned r = 0; r < combiners.size() && !unsupported; ++r) {
-          if (!adjointSlots[r])
-            continue;
-          const Combiner &combiner = combiners[r];
-          Value value = mapping.lookupOrDefault(
-              combiner.kind == Combiner::Elementwise ? yield.getOperand(r) : combiner.term);
-          Value derivative = derivatives.lookup(value);
-          if (!derivative)
-            continue;
-          if (combiner.negated)
-            derivative = arith::NegFOp::create(nb, nl, derivative);
-          if (combiner.kind == Combiner::Extremum) {
-            Value result = mapping.lookup(body->getArgument(numInputs + r));
-            Value hit = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OEQ, value, result);
-            derivative = arith::SelectOp::create(
-                nb, nl, hit, derivative, floatConstant(nb, nl, derivative.getType(), 0.0));
-          }
-          Value contribution = arith::MulFOp::create(nb, nl, args[*adjointSlots[r]], derivative);
-          total = total ? arith::AddFOp::create(nb, nl, total, contribution).getResult()
-                        : contribution;
-        }
-        if (!total)
-          total = floatConstant(nb, nl, element, 0.0);
-        if (total.getType() != element)
-          total = element.getIntOrFloatBitWidth() < total.getType().getIntOrFloatBitWidth()
-                      ? arith::TruncFOp::create(nb, nl, element, total).getResult()
-                      : arith::ExtFOp::create(nb, nl, element, total).getResult();
+        // The forward index of a window's kernel loop runs the other way
+        // (the kernel is flipped in the transposed convolution).
+        auto forwardIndex = [&](unsigned d) -> Value {
+          Value index = linalg::IndexOp::create(nb, nl, d);
+          const Window *window = windowOf(d, /*kernel=*/true);
+          if (!window)
+            return index;
+          Value last = arith::ConstantIndexOp::create(nb, nl, loopSizes[d] - 1);
+          return arith::SubIOp::create(nb, nl, last, index);
+        };
+        auto hit = [&](unsigned r) -> Value {
+          Value index = reductionLinearIndex(nb, nl, info, forwardIndex);
+          return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, index, args[*hitSlots[r]]);
+        };
+        FailureOr<Value> total =
+            emitPayloadAdjoint(nb, nl, info, mapping, body->getArgument(target.getOperandNumber()),
+                               element, adjointSlots, args, hit, unsupported);
+        Value sum = succeeded(total) && *total ? *total : floatConstant(nb, nl, element, 0.0);
         if (accumulates)
-          total = arith::AddFOp::create(nb, nl, args.back(), total);
-        linalg::YieldOp::create(nb, nl, total);
+          sum = arith::AddFOp::create(nb, nl, args.back(), sum);
+        linalg::YieldOp::create(nb, nl, sum);
       });
   if (unsupported) {
     generic->erase();
-    return op->emitError() << "amp-differentiate: no derivative for '" << unsupported->getName()
-                           << "' in the payload";
+    return op->emitError() << "amp-differentiate: " << unsupported.reason;
   }
   Value adjoint = generic.getResult(0);
   if (adjointType != targetType) {
@@ -768,6 +1043,134 @@ LogicalResult ReverseMode::adjointOfOperand(linalg::LinalgOp op, OpOperand &targ
     adjoint = tensor::ExpandShapeOp::create(b, loc, targetType, adjoint, *reassociation);
   }
   accumulate(target.get(), adjoint);
+  return success();
+}
+
+
+/// The adjoint of a tensor the payload gathers from (`tensor.extract` at
+/// indices the payload computes): per iteration of the op, the
+/// contribution adjoint * d results / d element and the element's indices,
+/// computed by a generic over the op's loops; then a scatter-add of the
+/// contributions into a zero tensor, as loops (indices out of bounds, where
+/// the payload's own select discards the element, are skipped).
+LogicalResult ReverseMode::adjointOfExtract(const StructuredInfo &info,
+                                            tensor::ExtractOp extract) {
+  linalg::LinalgOp op = info.op;
+  Location loc = extract.getLoc();
+  Value source = extract.getTensor();
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  Type element = sourceType.getElementType();
+  if (!isa<FloatType>(element))
+    return success();
+  unsigned numLoops = info.numLoops;
+  Block *body = info.body;
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  SmallVector<std::pair<Value, unsigned>> slots;
+  auto addInput = [&](Value value, AffineMap map) {
+    inputs.push_back(value);
+    maps.push_back(map);
+    return static_cast<unsigned>(inputs.size() - 1);
+  };
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    unsigned slot = addInput(input->get(), op.getMatchingIndexingMap(input));
+    if (input->getOperandNumber() < body->getNumArguments())
+      slots.push_back({body->getArgument(input->getOperandNumber()), slot});
+  }
+  unsigned numInits = op.getNumDpsInits();
+  SmallVector<std::optional<unsigned>> adjointSlots(numInits), hitSlots(numInits);
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    unsigned r = init.getOperandNumber() - info.numInputs;
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    BlockArgument arg = init.getOperandNumber() < body->getNumArguments()
+                            ? body->getArgument(init.getOperandNumber())
+                            : nullptr;
+    if (!info.reduces && arg && !arg.use_empty())
+      slots.push_back({arg, addInput(init.get(), map)});
+    if (!info.resultAdjoints[r])
+      continue;
+    adjointSlots[r] = addInput(info.resultAdjoints[r], map);
+    if (info.firstHits[r])
+      hitSlots[r] = addInput(info.firstHits[r], map);
+  }
+  // Outputs over the whole iteration space: the contribution and each index.
+  AffineMap all = b.getMultiDimIdentityMap(numLoops);
+  unsigned rank = sourceType.getRank();
+  SmallVector<Type> resultTypes = {RankedTensorType::get(info.loopSizes, element)};
+  SmallVector<Value> inits = {
+      tensor::EmptyOp::create(b, loc, info.loopSizes, element).getResult()};
+  for (unsigned k = 0; k < rank; ++k) {
+    resultTypes.push_back(RankedTensorType::get(info.loopSizes, b.getI64Type()));
+    inits.push_back(tensor::EmptyOp::create(b, loc, info.loopSizes, b.getI64Type()));
+  }
+  maps.append(rank + 1, all);
+  SmallVector<utils::IteratorType> parallel(numLoops, utils::IteratorType::parallel);
+  PayloadFailure unsupported;
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultTypes, inputs, inits, maps, parallel,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        IRMapping mapping;
+        for (auto [forward, slot] : slots)
+          mapping.map(forward, args[slot]);
+        auto hit = [&](unsigned r) -> Value {
+          Value index = reductionLinearIndex(nb, nl, info, [&](unsigned d) -> Value {
+            return linalg::IndexOp::create(nb, nl, d);
+          });
+          return arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, index, args[*hitSlots[r]]);
+        };
+        FailureOr<Value> total = emitPayloadAdjoint(nb, nl, info, mapping, extract.getResult(),
+                                                    element, adjointSlots, args, hit, unsupported);
+        SmallVector<Value> yielded = {succeeded(total) && *total ? *total
+                                                                 : floatConstant(nb, nl, element, 0.0)};
+        for (Value index : extract.getIndices())
+          yielded.push_back(arith::IndexCastOp::create(nb, nl, nb.getI64Type(),
+                                                       mapping.lookupOrDefault(index)));
+        linalg::YieldOp::create(nb, nl, yielded);
+      });
+  if (unsupported) {
+    generic->erase();
+    return op->emitError() << "amp-differentiate: " << unsupported.reason;
+  }
+
+  // The scatter-add, over every iteration of the op.
+  SmallVector<Value> lbs, ubs, steps;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t size : info.loopSizes) {
+    lbs.push_back(zero);
+    ubs.push_back(arith::ConstantIndexOp::create(b, loc, size));
+    steps.push_back(one);
+  }
+  Value initial = zerosOf(b, loc, sourceType);
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, ValueRange{initial},
+      [&](OpBuilder &nb, Location nl, ValueRange ivs, ValueRange iterArgs) -> scf::ValueVector {
+        Value acc = iterArgs[0];
+        Value contribution = tensor::ExtractOp::create(nb, nl, generic.getResult(0), ivs);
+        SmallVector<Value> indices;
+        Value inBounds;
+        for (unsigned k = 0; k < rank; ++k) {
+          Value index = arith::IndexCastOp::create(
+              nb, nl, nb.getIndexType(), tensor::ExtractOp::create(nb, nl, generic.getResult(k + 1), ivs));
+          Value size = arith::ConstantIndexOp::create(nb, nl, sourceType.getDimSize(k));
+          // One unsigned comparison: negative indices wrap to large ones.
+          Value ok = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, index, size);
+          inBounds = inBounds ? arith::AndIOp::create(nb, nl, inBounds, ok).getResult() : ok;
+          indices.push_back(index);
+        }
+        if (!inBounds)
+          inBounds = arith::ConstantIntOp::create(nb, nl, 1, 1);
+        auto ifOp = scf::IfOp::create(
+            nb, nl, inBounds,
+            [&](OpBuilder &tb, Location tl) {
+              Value old = tensor::ExtractOp::create(tb, tl, acc, indices);
+              Value sum = arith::AddFOp::create(tb, tl, old, contribution);
+              scf::YieldOp::create(tb, tl, tensor::InsertOp::create(tb, tl, sum, acc, indices).getResult());
+            },
+            [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, acc); });
+        return {ifOp.getResult(0)};
+      });
+  accumulate(source, nest.results.front());
   return success();
 }
 

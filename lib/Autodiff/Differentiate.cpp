@@ -143,6 +143,11 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
     return LossParts{lossValue, lossValue, seed};
   }
 
+  // An empty result has no mean (and a loss over it no meaning).
+  if (type.getNumElements() == 0)
+    return emitError(loc) << "amp-differentiate: the loss needs a result with elements, got "
+                          << type,
+           failure();
   Value zeroLoss = filled(b, loc, {}, f32, 0.0);
   if (loss == DifferentiateLoss::CrossEntropy && rank == 0)
     return emitError(loc) << "amp-differentiate: loss=cross-entropy needs class scores in the "
@@ -179,7 +184,9 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
   }
 
   // Softmax cross-entropy over the last dimension, mean over the others.
-  AffineMap row = AffineMap::getMultiDimIdentityMap(rank, ctx).getMajorSubMap(rank - 1);
+  // Rows are every dimension but the last (none for a single row of scores,
+  // as torch's cross_entropy takes a 1-D input with a 0-d target).
+  AffineMap row = AffineMap::get(rank, 0, all.getResults().drop_back(), ctx);
   AffineMap labelMap = indices ? row : all;
   SmallVector<utils::IteratorType> rowReduce(parallel);
   rowReduce.back() = utils::IteratorType::reduction;
@@ -355,7 +362,7 @@ FailureOr<BuiltStep> AMPDifferentiatePass::buildStep(func::FuncOp forward, func:
 
   // Loss, seed and backward, before the return.
   OpBuilder b(ret);
-  Value output = ret.getOperand(0);
+  Value output = ret.getOperand(result);
   FailureOr<LossParts> lossParts = buildLoss(b, step, output);
   if (failed(lossParts))
     return failure();
@@ -431,11 +438,21 @@ void AMPDifferentiatePass::runOnOperation() {
   if (!forward->getBody().hasOneBlock())
     return forward->emitError("amp-differentiate: needs a function with one block"),
            signalPassFailure();
-  if (forward->getNumResults() != 1 || !isa<RankedTensorType>(forward->getResultTypes()[0]) ||
-      !cast<RankedTensorType>(forward->getResultTypes()[0]).getElementType().isF32())
-    return forward->emitError("amp-differentiate: needs a function with one f32 tensor result, "
-                              "got ")
-               << forward->getFunctionType(),
+  unsigned numResults = forward->getNumResults();
+  if (numResults != 1 && !result.hasValue())
+    return forward->emitError() << "amp-differentiate: @" << forward->getSymName() << " has "
+                                << numResults
+                                << " results; say which one the loss reads with result=N",
+           signalPassFailure();
+  if (result >= numResults)
+    return forward->emitError() << "amp-differentiate: result=" << result.getValue() << ", but @"
+                                << forward->getSymName() << " has " << numResults << " results",
+           signalPassFailure();
+  auto outputType = dyn_cast<RankedTensorType>(forward->getResultTypes()[result]);
+  if (!outputType || !outputType.getElementType().isF32())
+    return forward->emitError() << "amp-differentiate: the loss needs an f32 tensor result, got "
+                                << forward->getResultTypes()[result] << " (result #" << result.getValue()
+                                << ")",
            signalPassFailure();
   // The step starts as a copy of the forward function, next to it.
   SymbolTable symbols(module);
@@ -445,7 +462,8 @@ void AMPDifferentiatePass::runOnOperation() {
   symbols.insert(step, std::next(Block::iterator(*forward)));
   for (unsigned i = 0, e = step.getNumArguments(); i < e; ++i)
     step.setArgAttrs(i, getRoleAttrDict(ctx, Role::input));
-  step.setResultAttrs(0, DictionaryAttr::get(ctx, {}));
+  for (unsigned i = 0; i < numResults; ++i)
+    step.setResultAttrs(i, DictionaryAttr::get(ctx, {}));
 
   FailureOr<BuiltStep> built = buildStep(*forward, step);
   if (failed(built)) {

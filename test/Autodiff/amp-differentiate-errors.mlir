@@ -29,7 +29,7 @@ func.func @product(%x: tensor<4x3xf32>) -> tensor<4xf32> {
   %one = arith.constant 1.0 : f32
   %e = tensor.empty() : tensor<4xf32>
   %f = linalg.fill ins(%one : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
-  // expected-error @+1 {{no gradient rule for this reduction}}
+  // expected-error @+1 {{no gradient rule for result #0 of this reduction: its payload folds the accumulator with 'arith.mulf'}}
   %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]}
       ins(%x : tensor<4x3xf32>) outs(%f : tensor<4xf32>) {
   ^bb0(%a: f32, %o: f32):
@@ -69,7 +69,7 @@ func.func @no_arguments() -> tensor<4xf32> {
 
 // -----
 
-// expected-error @+1 {{amp-differentiate: needs a function with one f32 tensor result, got '(tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>)'}}
+// expected-error @+1 {{amp-differentiate: @two_results has 2 results; say which one the loss reads with result=N}}
 func.func @two_results(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
   return %x, %x : tensor<4xf32>, tensor<4xf32>
 }
@@ -84,4 +84,35 @@ module {
   func.func @b(%x: tensor<4xf32>) -> tensor<4xf32> {
     return %x : tensor<4xf32>
   }
+}
+
+// -----
+
+// A loss over no elements has no mean.
+// expected-error @+1 {{amp-differentiate: the loss needs a result with elements, got 'tensor<2x0xf32>'}}
+func.func @empty_result(%w: tensor<2x0xf32>) -> tensor<2x0xf32> {
+  return %w : tensor<2x0xf32>
+}
+
+// -----
+
+// A differentiable tensor read inside a payload by anything but a
+// tensor.extract in the payload itself has no rule.
+func.func @captured_in_nested_region(%w: tensor<4xf32>) -> tensor<4xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  %c0 = arith.constant 0 : index
+  %true = arith.constant true
+  %y = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      outs(%e : tensor<4xf32>) {
+  ^bb0(%o: f32):
+    %v = scf.if %true -> f32 {
+      // expected-error @+1 {{amp-differentiate: a differentiable value is used inside the payload other than by a tensor.extract in the payload itself; pass it as an operand}}
+      %x = tensor.extract %w[%c0] : tensor<4xf32>
+      scf.yield %x : f32
+    } else {
+      scf.yield %o : f32
+    }
+    linalg.yield %v : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
 }

@@ -82,22 +82,40 @@ func.func @conv(%x: tensor<1x7x7x2xf32>, %w: tensor<3x3x2x4xf32>) -> tensor<1x3x
 
 // -----
 
-// Max pooling: the adjoint goes to the elements equal to the window's max.
+// Max pooling: the adjoint goes to one element per window, the first
+// maximum in the window's iteration order (as PyTorch's max_pool2d
+// backward). A forward (max, first index) reduction finds it, starting
+// from the pool's init with index -1; the adjoint's payload compares the
+// flipped kernel position with it and selects the adjoint (no multiply by
+// a mask).
 // CHECK-LABEL: func.func @maxpool_train_step(
 // CHECK-SAME:    %[[X:.+]]: tensor<1x6x6x2xf32> {amp.role = "param"}, %[[S:.+]]: tensor<1x3x3x2xf32> {amp.role = "param"}
+// CHECK:         %[[INIT:.+]] = linalg.fill
 // CHECK:         %[[K:.+]] = tensor.empty() : tensor<2x2xf32>
 // CHECK:         %[[OUT:.+]] = linalg.pooling_nhwc_max
 // CHECK:         %[[SEED:.+]] = amp.grad_seed
 // CHECK:         %[[DSCALED:.+]] = linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[SEED]] :
 // CHECK:         %[[DOUT:.+]] = linalg.generic {{.*}} ins(%[[S]], %[[DSCALED]] :
-// CHECK:         %[[ROUT:.+]] = tensor.insert_slice %[[OUT]] into {{.*}} [1, 2, 2, 1] : tensor<1x3x3x2xf32> into tensor<1x7x7x2xf32>
+// CHECK:         %[[NONE:.+]] = linalg.fill ins(%{{.+}} : i64) {{.*}} -> tensor<1x3x3x2xi64>
+// CHECK:         %[[FIRST:.+]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[K]] : {{.*}}) outs(%[[INIT]], %[[NONE]] : tensor<1x3x3x2xf32>, tensor<1x3x3x2xi64>)
+// CHECK:           %[[KH:.+]] = linalg.index 4
+// CHECK:           %[[KW:.+]] = linalg.index 5
+// CHECK:           arith.cmpf ogt
+// CHECK:           arith.cmpi slt
+// CHECK:           arith.cmpf oeq
+// CHECK:           arith.cmpf uno
+// CHECK:           linalg.yield
 // CHECK:         %[[RDOUT:.+]] = tensor.insert_slice %[[DOUT]] into {{.*}} [1, 2, 2, 1] : tensor<1x3x3x2xf32> into tensor<1x7x7x2xf32>
-// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[X]], %[[K]], %[[ROUT]], %[[RDOUT]] :
-// CHECK:           ^bb0(%[[IN:.+]]: f32, %{{.+}}: f32, %[[MAX:.+]]: f32, %[[D:.+]]: f32, %[[ACC:.+]]: f32):
-// CHECK:           %[[HIT:.+]] = arith.cmpf oeq, %[[IN]], %[[MAX]]
-// CHECK:           %[[PICK:.+]] = arith.select %[[HIT]]
-// CHECK:           %[[C:.+]] = arith.mulf %[[D]], %[[PICK]]
-// CHECK:           arith.addf %[[ACC]], %[[C]]
+// CHECK:         %[[MINUS1:.+]] = linalg.fill ins(%{{.+}} : i64) {{.*}} -> tensor<1x7x7x2xi64>
+// CHECK:         %[[RFIRST:.+]] = tensor.insert_slice %[[FIRST]]#1 into %[[MINUS1]]{{.*}} [1, 2, 2, 1] : tensor<1x3x3x2xi64> into tensor<1x7x7x2xi64>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[K]], %[[RDOUT]], %[[RFIRST]] :
+// CHECK:           ^bb0(%{{.+}}: f32, %[[D:.+]]: f32, %[[F:.+]]: i64, %[[ACC:.+]]: f32):
+// CHECK:           %[[FLIPH:.+]] = arith.subi %{{.+}}, %{{.+}} : index
+// CHECK:           %[[FLIPW:.+]] = arith.subi %{{.+}}, %{{.+}} : index
+// CHECK:           %[[HIT:.+]] = arith.cmpi eq, %{{.+}}, %[[F]] : i64
+// CHECK:           %[[PICK:.+]] = arith.select %[[HIT]], %[[D]], %{{.+}} : f32
+// CHECK-NOT:       arith.mulf
+// CHECK:           arith.addf %[[ACC]], %[[PICK]]
 func.func @maxpool(%x: tensor<1x6x6x2xf32>, %s: tensor<1x3x3x2xf32>) -> tensor<1x3x3x2xf32> {
   %ninf = arith.constant 0xFF800000 : f32
   %e = tensor.empty() : tensor<1x3x3x2xf32>
@@ -140,8 +158,9 @@ func.func @slices(%x: tensor<2x6xf32>, %w: tensor<3x4xf32>) -> tensor<4x5xf32> {
 // -----
 
 // Fan-out: %k feeds the product twice; the adjoints of both uses are summed
-// (here the two adjoints are one value after CSE). Elementwise arith on
-// tensors goes through linalg first.
+// (here the two adjoints are one value after CSE: the derivative of x * y
+// is written d * y through either operand). Elementwise arith on tensors
+// goes through linalg first.
 // CHECK-LABEL: func.func @concat_train_step(
 // CHECK-SAME:    %[[X:.+]]: tensor<2x3xf32> {amp.role = "param"}, %[[W:.+]]: tensor<2x2xf32> {amp.role = "param"}
 // CHECK:         %[[K:.+]] = tensor.concat dim(1) %[[X]], %[[W]]
@@ -163,15 +182,23 @@ func.func @concat(%x: tensor<2x3xf32>, %w: tensor<2x2xf32>) -> tensor<2x5xf32> {
 
 // -----
 
-// Broadcast and sum reduction: the bias adjoint sums over the batch.
+// Broadcast and sum reduction: the bias adjoint sums over the batch. ReLU's
+// adjoint selects the incoming adjoint or zero (threshold_backward): an
+// infinite adjoint at an inactive unit gives 0, never inf * 0 = NaN.
 // CHECK-LABEL: func.func @bias_train_step(
 // CHECK-SAME:    %[[X:.+]]: tensor<4x5xf32> {amp.role = "param"}, %[[B:.+]]: tensor<5xf32> {amp.role = "param"}
 // CHECK:         %[[SEED:.+]] = amp.grad_seed
 // CHECK:         %[[DOUT:.+]] = linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[SEED]] :
 // CHECK:         %[[DX:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[B]], %[[DOUT]] :
-// CHECK:           arith.cmpf ogt
+// CHECK-NEXT:      ^bb0(%{{.+}}: f32, %{{.+}}: f32, %[[D:.+]]: f32, %{{.+}}: f32):
+// CHECK-NEXT:      %[[PRE:.+]] = arith.addf
+// CHECK-NEXT:      %[[ON:.+]] = arith.cmpf ogt, %[[PRE]], %[[ZERO:.+]] : f32
+// CHECK-NEXT:      %[[PASS:.+]] = arith.select %[[ON]], %[[D]], %[[ZERO]] : f32
+// CHECK-NEXT:      linalg.yield %[[PASS]]
 // CHECK:         %[[DB:.+]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]} ins(%[[X]], %[[B]], %[[DOUT]] : {{.*}} outs(%{{.+}} : tensor<5xf32>)
 // CHECK:           arith.cmpf ogt
+// CHECK-NOT:       arith.mulf
+// CHECK:           linalg.yield
 // CHECK:         amp.sgd %[[X]], %[[DX]]
 // CHECK:         amp.sgd %[[B]], %[[DB]]
 func.func @bias(%x: tensor<4x5xf32>, %b: tensor<5xf32>) -> tensor<4x5xf32> {
@@ -186,4 +213,112 @@ func.func @bias(%x: tensor<4x5xf32>, %b: tensor<5xf32>) -> tensor<4x5xf32> {
     linalg.yield %r : f32
   } -> tensor<4x5xf32>
   return %y : tensor<4x5xf32>
+}
+
+// -----
+
+// A reduction with several results, of which only one is differentiated
+// (torch-mlir's aten.max.dim: the max and its argmax; a softmax uses the
+// max): the argmax needs no rule, and the max's first hits come from the
+// max result alone.
+// CHECK-LABEL: func.func @max_with_argmax_train_step(
+// CHECK:         amp.grad_seed
+// CHECK:         %[[FIRST:.+]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.+}} : tensor<4x6xf32>) outs(%{{.+}}, %{{.+}} : tensor<4xf32>, tensor<4xi64>)
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.+}}, %[[FIRST]]#1 : tensor<4xf32>, tensor<4xi64>)
+// CHECK:           %[[LIN:.+]] = linalg.index 1
+// CHECK:           arith.cmpi eq, %{{.+}}, %{{.+}} : i64
+func.func @max_with_argmax(%x: tensor<4x6xf32>, %s: tensor<4x6xf32>) -> tensor<4x6xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %c0 = arith.constant 0 : i64
+  %e = tensor.empty() : tensor<4xf32>
+  %m0 = linalg.fill ins(%ninf : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  %ei = tensor.empty() : tensor<4xi64>
+  %i0 = linalg.fill ins(%c0 : i64) outs(%ei : tensor<4xi64>) -> tensor<4xi64>
+  %r:2 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0)>],
+                         iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x6xf32>) outs(%m0, %i0 : tensor<4xf32>, tensor<4xi64>) {
+  ^bb0(%in: f32, %out: f32, %idx: i64):
+    %j = linalg.index 1 : index
+    %ji = arith.index_cast %j : index to i64
+    %max = arith.maximumf %in, %out : f32
+    %gt = arith.cmpf ogt, %in, %out : f32
+    %sel = arith.select %gt, %ji, %idx : i64
+    linalg.yield %max, %sel : f32, i64
+  } -> (tensor<4xf32>, tensor<4xi64>)
+  %ey = tensor.empty() : tensor<4x6xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x, %r#0 : tensor<4x6xf32>, tensor<4xf32>) outs(%ey : tensor<4x6xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %d = arith.subf %a, %m : f32
+    %ex = math.exp %d : f32
+    linalg.yield %ex : f32
+  } -> tensor<4x6xf32>
+  %ys = arith.mulf %y, %s : tensor<4x6xf32>
+  return %ys : tensor<4x6xf32>
+}
+
+// -----
+
+// A differentiable tensor gathered inside a payload with tensor.extract
+// (torch-mlir's adaptive average pooling): a generic over the op's loops
+// computes each element's contribution and indices, and loops scatter-add
+// them into the adjoint, skipping indices out of bounds.
+// CHECK-LABEL: func.func @adaptive_pool_train_step(
+// CHECK-SAME:    %[[X:.+]]: tensor<1x2x5x5xf32> {amp.role = "param"}
+// CHECK:         amp.grad_seed
+// CHECK:         %[[PARTS:.+]]:5 = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+// CHECK:         } -> (tensor<1x2x2x2x3x3xf32>, tensor<1x2x2x2x3x3xi64>, tensor<1x2x2x2x3x3xi64>, tensor<1x2x2x2x3x3xi64>, tensor<1x2x2x2x3x3xi64>)
+// CHECK:         %[[ZEROS:.+]] = linalg.fill {{.*}} -> tensor<1x2x5x5xf32>
+// CHECK:         %[[DX:.+]] = scf.for {{.*}} iter_args(%{{.+}} = %[[ZEROS]])
+// CHECK:           %[[C:.+]] = tensor.extract %[[PARTS]]#0
+// CHECK:           arith.cmpi ult
+// CHECK:           scf.if
+// CHECK:             %[[OLD:.+]] = tensor.extract
+// CHECK:             %[[NEW:.+]] = arith.addf %[[OLD]], %[[C]]
+// CHECK:             tensor.insert %[[NEW]]
+// CHECK:         amp.sgd %[[X]], %[[DX]]
+func.func @adaptive_pool(%x: tensor<1x2x5x5xf32>, %scale: tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c5 = arith.constant 5 : index
+  %c2 = arith.constant 2 : index
+  %c1 = arith.constant 1 : index
+  %e = tensor.empty() : tensor<1x2x2x2xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  %k = tensor.empty() : tensor<3x3xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(n, c, i, j, p, q) -> (p, q)>, affine_map<(n, c, i, j, p, q) -> (n, c, i, j)>],
+                         iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%k : tensor<3x3xf32>) outs(%acc : tensor<1x2x2x2xf32>) {
+  ^bb0(%unused: f32, %out: f32):
+    %n = linalg.index 0 : index
+    %c = linalg.index 1 : index
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %p = linalg.index 4 : index
+    %q = linalg.index 5 : index
+    // start = i * 5 / 2, end = ((i + 1) * 5 + 1) / 2
+    %i5 = arith.muli %i, %c5 : index
+    %hs = arith.divui %i5, %c2 : index
+    %i1 = arith.addi %i, %c1 : index
+    %i15 = arith.muli %i1, %c5 : index
+    %i15r = arith.addi %i15, %c1 : index
+    %he = arith.divui %i15r, %c2 : index
+    %j5 = arith.muli %j, %c5 : index
+    %ws = arith.divui %j5, %c2 : index
+    %j1 = arith.addi %j, %c1 : index
+    %j15 = arith.muli %j1, %c5 : index
+    %j15r = arith.addi %j15, %c1 : index
+    %we = arith.divui %j15r, %c2 : index
+    %h = arith.addi %hs, %p : index
+    %w = arith.addi %ws, %q : index
+    %hin = arith.cmpi ult, %h, %he : index
+    %win = arith.cmpi ult, %w, %we : index
+    %in = arith.andi %hin, %win : i1
+    %v = tensor.extract %x[%n, %c, %h, %w] : tensor<1x2x5x5xf32>
+    %picked = arith.select %in, %v, %zero : f32
+    %s = arith.addf %picked, %out : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2x2x2xf32>
+  %y = arith.mulf %sum, %scale : tensor<1x2x2x2xf32>
+  return %y : tensor<1x2x2x2xf32>
 }

@@ -19,8 +19,9 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
        `@<function>_initial_params` returns their values; with a list of
        argument numbers (`params=0,2`), those arguments are the params. The
        other arguments are `input`s.
-    2. the loss: `loss=none` differentiates the function's single result,
-       which must hold one element; `loss=mse` appends a `label` argument
+    2. the loss, computed from the function's result (`result=N` chooses
+       one of several; the others are not returned by the step):
+       `loss=none` differentiates it, and it must hold one element; `loss=mse` appends a `label` argument
        shaped like the result and the mean squared error;
        `loss=cross-entropy` appends a `label` argument and the softmax
        cross-entropy over the last dimension, averaged over the others
@@ -51,7 +52,7 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"\"",
            "The forward function (default: the module's only public function "
@@ -81,6 +82,9 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
                clEnumValN(::ampc::DifferentiateOptimizer::SGD, "sgd", "amp.sgd"),
                clEnumValN(::ampc::DifferentiateOptimizer::Adam, "adam", "amp.adam"),
                clEnumValN(::ampc::DifferentiateOptimizer::AdamW, "adamw", "amp.adamw"))}]>,
+    Option<"result", "result", "unsigned", /*default=*/"0",
+           "The result the loss reads, for a function with several results "
+           "(default: the only one); the others are not returned by the step">,
     Option<"params", "params", "std::string", /*default=*/"\"auto\"",
            "'auto' (f32 tensor constants become params) or argument numbers, "
            "comma-separated">,
