@@ -32,7 +32,10 @@ struct AutocastPass : public ampc::impl::AMPAutocastBase<AutocastPass> {
       for (const std::string &name : names) {
         PolicyDiagnostic diag;
         diag.file = ("amp-autocast option '" + optionName + "'").str();
-        if (isAdd && !policy.add(opClass, name)) {
+        if (std::optional<std::string> problem = checkOpPattern(name)) {
+          diag.message = *problem;
+          diags.push_back(diag);
+        } else if (isAdd && !policy.add(opClass, name)) {
           diag.message = "malformed glob pattern '" + name + "'";
           diags.push_back(diag);
         } else if (!isAdd && !policy.remove(opClass, name)) {
@@ -57,7 +60,8 @@ struct AutocastPass : public ampc::impl::AMPAutocastBase<AutocastPass> {
          {std::make_pair(OpClass::Allow, &allowAdd), std::make_pair(OpClass::Deny, &denyAdd),
           std::make_pair(OpClass::Infer, &inferAdd), std::make_pair(OpClass::Clear, &clearAdd)})
       for (const std::string &name : *names)
-        (void)fromOptions.add(opClass, name);
+        if (!checkOpPattern(name))
+          (void)fromOptions.add(opClass, name);
     fromOptions.warnUnknownNames(&getContext(), "amp-autocast options", diags);
     if (failed(emitPolicyDiagnostics(loc, diags)))
       return failure();

@@ -8,6 +8,7 @@
 #include "ampc/Precision/PrecisionPolicy.h"
 
 #include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/YAMLParser.h"
@@ -24,10 +25,13 @@ public:
   PolicyFileReader(PrecisionPolicy &policy, llvm::SourceMgr &sourceMgr)
       : policy(policy), sourceMgr(sourceMgr) {}
 
+  /// A null node is one the YAML parser could not read; it has already
+  /// reported why, at the place.
   void error(yaml::Node *node, const Twine &message) {
     failed = true;
-    sourceMgr.PrintMessage(node->getSourceRange().Start, llvm::SourceMgr::DK_Error,
-                           message);
+    if (node)
+      sourceMgr.PrintMessage(node->getSourceRange().Start, llvm::SourceMgr::DK_Error,
+                             message);
   }
   void warning(yaml::Node *node, const Twine &message) {
     sourceMgr.PrintMessage(node->getSourceRange().Start,
@@ -46,11 +50,11 @@ public:
 
   /// `[a, b]` or `{add: [...], remove: [...]}` under a class key.
   void readClass(OpClass opClass, yaml::Node *value) {
-    if (auto *seq = dyn_cast<yaml::SequenceNode>(value)) {
+    if (auto *seq = dyn_cast_or_null<yaml::SequenceNode>(value)) {
       readList(opClass, /*isAdd=*/true, seq);
       return;
     }
-    auto *map = dyn_cast<yaml::MappingNode>(value);
+    auto *map = dyn_cast_or_null<yaml::MappingNode>(value);
     if (!map) {
       error(value, Twine("'") + stringifyOpClass(opClass) +
                        "' takes a list of op names or a mapping with 'add' "
@@ -79,10 +83,8 @@ public:
       std::optional<std::string> name = readScalar(&item, "an op name");
       if (!name)
         continue;
-      if (name->empty() || name->find('.') == std::string::npos) {
-        error(&item, "'" + *name +
-                         "' is not an op name: expected 'dialect.op' such as "
-                         "'linalg.matmul' (globs like 'linalg.conv_*' allowed)");
+      if (std::optional<std::string> problem = checkOpPattern(*name)) {
+        error(&item, *problem);
         continue;
       }
       if (isAdd) {
@@ -98,7 +100,7 @@ public:
   void readDocument(yaml::Node *root) {
     if (!root || isa<yaml::NullNode>(root))
       return; // an empty file changes nothing
-    auto *map = dyn_cast<yaml::MappingNode>(root);
+    auto *map = dyn_cast_or_null<yaml::MappingNode>(root);
     if (!map) {
       error(root, "a policy file is a mapping with keys 'base', 'allow', "
                   "'deny', 'infer' and 'clear'");
@@ -179,14 +181,27 @@ LogicalResult PrecisionPolicy::applyFile(const llvm::MemoryBuffer &buffer,
 
 LogicalResult PrecisionPolicy::applyFile(StringRef path,
                                          std::vector<PolicyDiagnostic> &diags) {
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (std::error_code ec = buffer.getError()) {
+  auto fail = [&](const Twine &message) {
     PolicyDiagnostic diag;
     diag.file = path.str();
-    diag.message = "cannot read policy file: " + ec.message();
+    diag.message = message.str();
     diags.push_back(std::move(diag));
     return failure();
-  }
+  };
+  // Policy files are small lists; a device (/dev/zero) or a huge file is a
+  // mistake, not something to read until memory runs out.
+  constexpr uint64_t kMaxPolicyBytes = 1 << 20;
+  llvm::sys::fs::file_status status;
+  if (std::error_code ec = llvm::sys::fs::status(path, status))
+    return fail("cannot read policy file: " + ec.message());
+  if (status.type() != llvm::sys::fs::file_type::regular_file)
+    return fail("cannot read policy file: not a regular file");
+  if (status.getSize() > kMaxPolicyBytes)
+    return fail("cannot read policy file: " + Twine(status.getSize()) +
+                " bytes, more than a policy file's limit of 1 MiB");
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (std::error_code ec = buffer.getError())
+    return fail("cannot read policy file: " + ec.message());
   return applyFile(**buffer, diags);
 }

@@ -44,6 +44,15 @@ std::optional<OpClass> ampc::symbolizeOpClass(StringRef name) {
 
 PrecisionPolicy PrecisionPolicy::getEmpty() { return PrecisionPolicy(); }
 
+std::optional<std::string> ampc::checkOpPattern(StringRef pattern) {
+  auto [dialect, op] = pattern.split('.');
+  if (dialect.empty() || op.empty() || op.ends_with("."))
+    return ("'" + pattern + "' is not an op name: expected 'dialect.op' such as "
+            "'linalg.matmul' (globs like 'linalg.conv_*' allowed)")
+        .str();
+  return std::nullopt;
+}
+
 static bool isGlob(StringRef pattern) {
   return pattern.find_first_of("*?[") != StringRef::npos;
 }
@@ -54,13 +63,15 @@ bool PrecisionPolicy::add(OpClass opClass, StringRef pattern) {
     exact[pattern] = opClass;
     return true;
   }
-  llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(pattern);
+  auto compiled = std::make_shared<CompiledGlob>(pattern.str());
+  llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(compiled->pattern);
   if (!glob) {
     llvm::consumeError(glob.takeError());
     return false;
   }
-  llvm::erase_if(globs, [&](const GlobEntry &e) { return e.pattern == pattern; });
-  globs.push_back({pattern.str(), std::move(*glob), opClass});
+  compiled->glob = std::move(*glob);
+  llvm::erase_if(globs, [&](const GlobEntry &e) { return e.pattern() == pattern; });
+  globs.push_back({std::move(compiled), opClass});
   return true;
 }
 
@@ -74,7 +85,7 @@ bool PrecisionPolicy::remove(OpClass opClass, StringRef pattern) {
   }
   size_t before = globs.size();
   llvm::erase_if(globs, [&](const GlobEntry &e) {
-    return e.pattern == pattern && e.opClass == opClass;
+    return e.pattern() == pattern && e.opClass == opClass;
   });
   return globs.size() != before;
 }
@@ -89,13 +100,13 @@ std::optional<OpClass> PrecisionPolicy::lookup(StringRef opName,
   }
   const GlobEntry *best = nullptr;
   for (const GlobEntry &entry : globs)
-    if (entry.glob.match(opName) &&
-        (!best || entry.pattern.size() > best->pattern.size()))
+    if (entry.compiled->glob.match(opName) &&
+        (!best || entry.pattern().size() > best->pattern().size()))
       best = &entry;
   if (!best)
     return std::nullopt;
   if (matched)
-    *matched = best->pattern;
+    *matched = best->pattern();
   return best->opClass;
 }
 
@@ -106,7 +117,7 @@ std::vector<std::string> PrecisionPolicy::getEntries(OpClass opClass) const {
       entries.push_back(entry.first().str());
   for (const GlobEntry &entry : globs)
     if (entry.opClass == opClass)
-      entries.push_back(entry.pattern);
+      entries.push_back(entry.pattern());
   llvm::sort(entries);
   return entries;
 }
@@ -139,8 +150,8 @@ void PrecisionPolicy::warnUnknownNames(
       warn(entry.first(), "names no registered operation");
   for (const GlobEntry &entry : globs)
     if (llvm::none_of(registered,
-                      [&](StringRef name) { return entry.glob.match(name); }))
-      warn(entry.pattern, "matches no registered operation");
+                      [&](StringRef name) { return entry.compiled->glob.match(name); }))
+      warn(entry.pattern(), "matches no registered operation");
 }
 
 //===----------------------------------------------------------------------===//

@@ -18,6 +18,17 @@
 // RUN: not amp-opt %s -amp-autocast="policy=%S/Inputs/does-not-exist.yaml" 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: error: {{.*}}does-not-exist.yaml: cannot read policy file: No such file or directory
 
+// A YAML error inside a class value, a device, and a name that is no op
+// name (the reader used to crash on the first and read /dev/zero until it ran
+// out of memory).
+// RUN: not amp-opt %s -amp-autocast="policy=%S/Inputs/policy-bad-anchor.yaml" 2>&1 | FileCheck %s --check-prefix=ANCHOR
+// ANCHOR: policy-bad-anchor.yaml:1:7: error: Got empty alias or anchor
+// RUN: not amp-opt %s -amp-autocast="policy=/dev/zero" 2>&1 | FileCheck %s --check-prefix=DEVICE
+// DEVICE: error: /dev/zero: cannot read policy file: not a regular file
+// RUN: not amp-opt %s -amp-autocast="allow-add=." 2>&1 | FileCheck %s --check-prefix=DOT
+// DOT: error: amp-autocast option 'allow-add': '.' is not an op name
+// DOT-NOT: warning
+
 // Unknown op names are a warning, not an error.
 // RUN: amp-opt %s -amp-autocast="policy=%S/Inputs/policy-typo.yaml" 2>&1 | FileCheck %s --check-prefix=TYPO
 // TYPO: warning: {{.*}}policy-typo.yaml: policy entry 'linalg.matmull' names no registered operation

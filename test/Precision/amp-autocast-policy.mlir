@@ -2,6 +2,7 @@
 // RUN: amp-opt %s -split-input-file -amp-autocast="policy=%S/Inputs/policy.json" | FileCheck %s --check-prefix=JSON
 // RUN: amp-opt %s -split-input-file -amp-autocast="deny-add=linalg.matmul infer-add=math.tanh" | FileCheck %s --check-prefix=OPTS
 // RUN: amp-opt %s -split-input-file -amp-autocast="deny-add=linalg.conv_*,linalg.batch_matmul" | FileCheck %s --check-prefix=GLOB
+// RUN: amp-opt %s -split-input-file -amp-autocast="policy=%S/Inputs/policy-glob.yaml" | FileCheck %s --check-prefix=GLOBFILE
 
 // YAML-LABEL: func @policy_lists
 // YAML: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x4xf16>, tensor<4x4xf16>)
@@ -15,6 +16,9 @@
 // OPTS: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x4xf32>, tensor<4x4xf32>)
 // OPTS: math.tanh %{{.*}} : tensor<4x4xf32>
 // OPTS: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x4x4xf16>, tensor<2x4x4xf16>)
+// GLOBFILE-LABEL: func @policy_lists
+// GLOBFILE: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x4xf32>, tensor<4x4xf32>)
+// GLOBFILE: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x4x4xf32>, tensor<2x4x4xf32>)
 // GLOB-LABEL: func @policy_lists
 // GLOB: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x4xf16>, tensor<4x4xf16>)
 // GLOB: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x4x4xf32>, tensor<2x4x4xf32>)

@@ -130,6 +130,58 @@ TEST(PolicyFile, MissingFileIsError) {
   EXPECT_NE(diags[0].message.find("cannot read policy file"), std::string::npos);
 }
 
+TEST(PolicyFile, SyntaxErrorsInsideValuesAreReportedNotCrashes) {
+  // The YAML parser leaves a null node where a value fails to parse (an
+  // anchor without a node, a byte that is not UTF-8); the reader used to
+  // dereference it.
+  for (const char *text : {"deny: &", "deny: \xfc\n", "deny: {add: &}\n", "allow:\n  add: [&\n",
+                           "? &\n", "deny: [linalg.matmul, &]\n"}) {
+    PrecisionPolicy policy = PrecisionPolicy::getDefault();
+    auto diags = applyText(policy, text, false);
+    ASSERT_FALSE(diags.empty()) << text;
+    EXPECT_EQ(diags.front().severity, PolicyDiagnostic::Severity::Error) << text;
+    EXPECT_EQ(policy.lookup("linalg.matmul"), OpClass::Allow) << text;
+  }
+}
+
+TEST(PolicyFile, GlobEntriesMatch) {
+  // A glob read from a file kept a pointer into a temporary string: it
+  // matched nothing (and read freed memory).
+  PrecisionPolicy policy = PrecisionPolicy::getDefault();
+  auto diags = applyText(policy, "deny: [linalg.gen*, \"linalg.pooling_nchw_s*\"]\n", true);
+  EXPECT_TRUE(diags.empty());
+  std::string matched;
+  EXPECT_EQ(policy.lookup("linalg.generic", &matched), OpClass::Deny);
+  EXPECT_EQ(matched, "linalg.gen*");
+  EXPECT_EQ(policy.lookup("linalg.pooling_nchw_sum"), OpClass::Deny);
+  // Copies of the policy match too (a copy is made for every file applied).
+  PrecisionPolicy copy = policy;
+  policy = PrecisionPolicy::getEmpty();
+  EXPECT_EQ(copy.lookup("linalg.generic"), OpClass::Deny);
+  EXPECT_EQ(copy.lookup("linalg.pooling_nchw_sum"), OpClass::Deny);
+}
+
+TEST(PolicyFile, NotAnOpNameIsError) {
+  for (const char *name : {".", "linalg.", ".matmul", "matmul", "*"}) {
+    PrecisionPolicy policy = PrecisionPolicy::getDefault();
+    auto diags = applyText(policy, std::string("allow: [\"") + name + "\"]\n", false);
+    ASSERT_EQ(diags.size(), 1u) << name;
+    EXPECT_NE(diags[0].message.find("is not an op name"), std::string::npos) << name;
+    EXPECT_TRUE(checkOpPattern(name).has_value()) << name;
+  }
+  EXPECT_FALSE(checkOpPattern("linalg.conv_*").has_value());
+  EXPECT_FALSE(checkOpPattern("math.exp").has_value());
+}
+
+TEST(PolicyFile, DevicesAndHugeFilesAreRefused) {
+  PrecisionPolicy policy = PrecisionPolicy::getDefault();
+  std::vector<PolicyDiagnostic> diags;
+  EXPECT_TRUE(failed(policy.applyFile("/dev/zero", diags)));
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].message.find("not a regular file"), std::string::npos);
+  EXPECT_TRUE(failed(policy.applyFile("/tmp", diags)));
+}
+
 TEST(PolicyFile, PrintRoundTrips) {
   PrecisionPolicy policy = PrecisionPolicy::getDefault();
   ASSERT_TRUE(policy.add(OpClass::Infer, "math.tanh"));

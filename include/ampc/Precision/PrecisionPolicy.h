@@ -17,6 +17,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/GlobPattern.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -107,14 +108,25 @@ public:
   void print(llvm::raw_ostream &os) const;
 
 private:
-  struct GlobEntry {
-    std::string pattern;
+  /// A compiled glob points into its pattern's characters, so both live in
+  /// one immutable allocation that copies of the policy share.
+  struct CompiledGlob {
+    explicit CompiledGlob(std::string text) : pattern(std::move(text)) {}
+    const std::string pattern;
     llvm::GlobPattern glob;
+  };
+  struct GlobEntry {
+    std::shared_ptr<const CompiledGlob> compiled;
     OpClass opClass;
+    const std::string &pattern() const { return compiled->pattern; }
   };
   llvm::StringMap<OpClass> exact;
   std::vector<GlobEntry> globs;
 };
+
+/// Why `pattern` is not an op name or glob a policy can hold (`dialect.op`,
+/// such as `linalg.matmul` or `linalg.conv_*`), or std::nullopt.
+std::optional<std::string> checkOpPattern(llvm::StringRef pattern);
 
 } // namespace ampc
 
