@@ -7,6 +7,7 @@
 #include "ampc/Codegen/GPU/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 
 namespace ampc {
@@ -57,6 +58,32 @@ public:
         tiles[rank - 2] = std::max<int64_t>(1, blockSize / inner);
       }
       scf::tileParallelLoop(op, tiles, /*noMinMaxBounds=*/true);
+    }
+    guardAsserts();
+  }
+
+private:
+  /// Upstream's convert-parallel-loops-to-gpu leaves a loop on the host when
+  /// its body holds a bare cf.assert (a bounds check in an embedding lookup)
+  /// but converts it when the assert sits in an scf.if, as it does wherever
+  /// a tile is guarded: whether a program compiled depended on its shapes.
+  /// `cf.assert %ok` becomes `scf.if !%ok { cf.assert false }`, the same check.
+  void guardAsserts() {
+    SmallVector<cf::AssertOp> asserts;
+    getOperation().walk([&](cf::AssertOp op) {
+      if (isa<scf::ParallelOp>(op->getParentOp()))
+        asserts.push_back(op);
+    });
+    for (cf::AssertOp op : asserts) {
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Value yes = arith::ConstantIntOp::create(b, loc, 1, 1);
+      Value failing = arith::XOrIOp::create(b, loc, op.getArg(), yes);
+      auto guard = scf::IfOp::create(b, loc, failing, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(guard.thenBlock());
+      Value no = arith::ConstantIntOp::create(b, loc, 0, 1);
+      cf::AssertOp::create(b, loc, no, op.getMsg());
+      op.erase();
     }
   }
 };

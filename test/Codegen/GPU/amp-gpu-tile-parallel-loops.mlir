@@ -37,3 +37,31 @@ func.func @narrow_rows(%x: memref<256x10xf32>) {
   return
 }
 
+
+// -----
+
+// A bare cf.assert in a loop body (an embedding's bounds check) goes under an
+// scf.if of its negated condition, where convert-parallel-loops-to-gpu takes
+// it, whether or not the tiles divide the loop (here they do: no guard).
+// CHECK-LABEL: func @assert_in_body
+// (Canonicalization folds the negation into the comparison.)
+// CHECK:         %[[BAD:.+]] = arith.cmpi sge
+// CHECK:         scf.if %[[BAD]] {
+// CHECK-NEXT:      cf.assert %false, "index out of range"
+// CHECK-NEXT:    }
+// CHECK:         memref.load
+func.func @assert_in_body(%ids: memref<256xi64>, %x: memref<256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 256 : index
+  %c100 = arith.constant 100 : i64
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %id = memref.load %ids[%i] : memref<256xi64>
+    %ok = arith.cmpi slt, %id, %c100 : i64
+    cf.assert %ok, "index out of range"
+    %v = memref.load %x[%i] : memref<256xf32>
+    memref.store %v, %x[%i] : memref<256xf32>
+    scf.reduce
+  }
+  return
+}

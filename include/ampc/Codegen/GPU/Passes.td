@@ -292,9 +292,15 @@ def AMPGPUTileParallelLoops : Pass<"amp-gpu-tile-parallel-loops", "::mlir::func:
     block, outer dimensions 1; 1-D loops get the whole block. With the
     innermost loop on `threadIdx.x`, a warp reads 32 neighbouring elements.
     Tiles that do not divide a bound are guarded inside (no min/max bounds).
+
+    A `cf.assert` directly in a loop body (a bounds check of an embedding
+    lookup) becomes `scf.if !cond { cf.assert false }`: upstream's
+    `convert-parallel-loops-to-gpu` leaves loops with a bare assert on the
+    host but converts it inside an `scf.if`, so without this, whether a
+    model compiled depended on whether its tiles divided its shapes.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::affine::AffineDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect", "::mlir::cf::ControlFlowDialect"];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256", "Threads per block">,
   ];
