@@ -435,6 +435,9 @@ void AMPDifferentiatePass::runOnOperation() {
   FailureOr<func::FuncOp> forward = findForward();
   if (failed(forward))
     return signalPassFailure();
+  // Elided weights cannot become initial params.
+  if (failed(amp::verifyResourcesPresent(*forward)))
+    return signalPassFailure();
   if (!forward->getBody().hasOneBlock())
     return forward->emitError("amp-differentiate: needs a function with one block"),
            signalPassFailure();

@@ -2,6 +2,8 @@
 
 #include "ampc/Compiler/Compiler.h"
 
+#include "HostTarget.h"
+
 #include "ampc/Codegen/CPU/Passes.h"
 #include "ampc/Training/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
@@ -17,11 +19,14 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
@@ -97,29 +102,6 @@ static void configurePassManager(PassManager &pm, const CompilerOptions &options
     pm.enableTiming();
 }
 
-static std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(Location loc,
-                                                                    unsigned optLevel) {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  std::string triple = llvm::sys::getDefaultTargetTriple();
-  std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
-  if (!target) {
-    emitError(loc) << "ampc: no LLVM target for '" << triple << "': " << error;
-    return nullptr;
-  }
-  llvm::CodeGenOptLevel level = optLevel == 0   ? llvm::CodeGenOptLevel::None
-                                : optLevel == 1 ? llvm::CodeGenOptLevel::Less
-                                : optLevel == 2 ? llvm::CodeGenOptLevel::Default
-                                                : llvm::CodeGenOptLevel::Aggressive;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      llvm::Triple(triple), llvm::sys::getHostCPUName(), /*Features=*/"",
-      llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt, level));
-  if (!machine)
-    emitError(loc) << "ampc: cannot create a target machine for '" << triple << "'";
-  return machine;
-}
-
 /// Native code for the lowered module, as assembly or an object file.
 static LogicalResult emitNative(Location loc, llvm::Module &module,
                                 llvm::TargetMachine &machine, llvm::CodeGenFileType type,
@@ -164,35 +146,82 @@ static bool callsRunnerUtils(const llvm::Module &module) {
   return false;
 }
 
+/// The support library every ampc library links (runtime/cpu): next to the
+/// ampc binary (bin/../lib) first, else where the build put it.
+static std::string findSupportLibrary() {
+  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  if (!executable.empty()) {
+    SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
+    llvm::sys::path::append(path, "lib", "libampc_cpu_support.a");
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return AMPC_CPU_SUPPORT_LIBRARY;
+}
+
+/// The symbols a failed link reports as undefined, in the order it names them.
+static SmallVector<std::string> undefinedSymbols(StringRef linkerOutput) {
+  SmallVector<std::string> symbols;
+  SmallVector<StringRef> lines;
+  linkerOutput.split(lines, '\n');
+  for (StringRef line : lines) {
+    size_t at = line.find("undefined reference to `");
+    if (at == StringRef::npos)
+      continue;
+    std::string symbol = line.substr(at + 24).take_until([](char c) { return c == '\''; }).str();
+    if (!llvm::is_contained(symbols, symbol))
+      symbols.push_back(symbol);
+  }
+  return symbols;
+}
+
 /// Links an object file into a shared library with the system's C compiler,
-/// against `runtime` (a shared library) when given: found next to the
-/// output first ($ORIGIN), then where it was at link time.
+/// with ampc's support library, libm and `runtime` (a shared library) when
+/// given: found next to the output first ($ORIGIN), then where it was at
+/// link time. Undefined symbols are link errors (-z defs): a library that
+/// could not be loaded is never written.
 static LogicalResult linkShared(Location loc, StringRef object, StringRef output,
-                                StringRef runtime = "", bool runnerUtils = false) {
+                                StringRef runtime, bool runnerUtils,
+                                SmallVectorImpl<std::string> &undefined) {
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
   if (!cc)
     return emitError(loc) << "ampc: no system C compiler ('cc') to link a shared "
                              "library; use --emit=obj and link it yourself";
-  SmallVector<std::string> owned;
-  SmallVector<StringRef> args{*cc, "-shared", "-o", output, object, "-lm"};
+  std::string support = findSupportLibrary();
+  SmallVector<std::string> owned = {support};
+  // The CPU check is kept even though no generated code calls it: the
+  // loader does.
+  SmallVector<StringRef> args{*cc, "-shared", "-o", output, object,
+                              "-Wl,-u,ampc_cpu_missing_feature", owned[0], "-lm", "-Wl,-z,defs"};
   if (!runtime.empty()) {
     StringRef dir = llvm::sys::path::parent_path(runtime);
     owned.push_back(runtime.str());
     owned.push_back(("-Wl,-rpath,$ORIGIN:" + dir).str());
-    args.push_back(owned[0]);
     args.push_back(owned[1]);
+    args.push_back(owned[2]);
   }
   if (runnerUtils) {
     for (StringRef arg : {"-L" AMPC_LLVM_LIBRARY_DIR, "-lmlir_runner_utils",
                           "-lmlir_c_runner_utils", "-Wl,-rpath," AMPC_LLVM_LIBRARY_DIR})
       args.push_back(arg);
   }
+  SmallString<128> logPath;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("ampc-link", "log", logPath))
+    return emitError(loc) << "ampc: cannot create a temporary file: " << ec.message();
+  llvm::FileRemover removeLog(logPath);
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath), StringRef(logPath)};
   std::string error;
-  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &error);
-  if (rc != 0)
-    return emitError(loc) << "ampc: linking '" << output << "' failed"
-                          << (error.empty() ? "" : ": " + error);
-  return success();
+  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, redirects, 0, 0, &error);
+  if (rc == 0)
+    return success();
+  std::string log;
+  if (llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer = llvm::MemoryBuffer::getFile(logPath))
+    log = (*buffer)->getBuffer().trim().str();
+  undefined = undefinedSymbols(log);
+  if (!undefined.empty())
+    return failure(); // The caller names them where the module declares them.
+  return emitError(loc) << "ampc: linking '" << output << "' failed"
+                        << (error.empty() ? "" : ": " + error) << (log.empty() ? "" : ":\n" + log);
 }
 
 namespace {
@@ -312,10 +341,88 @@ static void reportInPlaceState(ModuleOp module, llvm::json::Object &manifest) {
   }
 }
 
+LogicalResult ampc::checkOutputs(Location loc, StringRef inputPath,
+                                 const CompilerOptions &options) {
+  StringRef output = options.outputPath;
+  if (output.empty())
+    return emitError(loc) << "ampc: -o needs a file name";
+  if (output == "-")
+    return success();
+  auto check = [&](StringRef path) -> LogicalResult {
+    llvm::sys::fs::file_status status;
+    if (llvm::sys::fs::status(path, status)) {
+      // A new file: its folder must exist.
+      StringRef dir = llvm::sys::path::parent_path(path);
+      if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
+        return emitError(loc) << "ampc: cannot write '" << path << "': no folder '" << dir << "'";
+      return success();
+    }
+    if (status.type() != llvm::sys::fs::file_type::regular_file)
+      return emitError(loc) << "ampc: '" << path
+                            << "' exists and is not a regular file (a folder or a device); "
+                               "ampc writes regular files only";
+    bool same = false;
+    if (inputPath != "-" && !llvm::sys::fs::equivalent(path, inputPath, same) && same)
+      return emitError(loc) << "ampc: '" << path << "' is the input file; choose another output";
+    return success();
+  };
+  if (failed(check(output)))
+    return failure();
+  if (options.emit == Emit::Shared)
+    return check((output + ".json").str());
+  return success();
+}
+
+/// The GPU architecture and PTX features of a CUDA compile, as the NVPTX
+/// target knows them (LLVM would only warn about unknown ones).
+static LogicalResult checkCudaTarget(Location loc, const CUDALoweringOptions &cuda) {
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargetMCs();
+  llvm::Triple triple("nvptx64-nvidia-cuda");
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return emitError(loc) << "ampc: this LLVM has no NVPTX target: " << error;
+  std::unique_ptr<llvm::MCSubtargetInfo> info(target->createMCSubtargetInfo(triple, "", ""));
+  if (!info->isCPUStringValid(cuda.chip))
+    return emitError(loc) << "ampc: --cuda-chip=" << cuda.chip
+                          << ": not a GPU architecture the NVPTX target knows (sm_80, sm_90, ...)";
+  SmallVector<StringRef> items;
+  StringRef(cuda.features).split(items, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef item : items) {
+    StringRef name = item.trim().drop_front();
+    bool known = llvm::any_of(info->getAllProcessorFeatures(),
+                              [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; });
+    if ((!item.trim().starts_with("+") && !item.trim().starts_with("-")) || !known)
+      return emitError(loc) << "ampc: --ptx-features=" << cuda.features << ": '" << item.trim()
+                            << "' is not +FEATURE or -FEATURE with a PTX feature the NVPTX "
+                               "target knows (such as +ptx80)";
+  }
+  return success();
+}
+
 LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                             const CompilerOptions &options) {
   MLIRContext *ctx = module.getContext();
   Location loc = module.getLoc();
+  if (failed(checkOutputs(loc, inputPath, options)))
+    return failure();
+  // Elided weights are found before any pass runs, where the model holds
+  // them.
+  if (failed(amp::verifyResourcesPresent(module)))
+    return failure();
+  // FP32 compiles run no mixed-precision pass: options of those passes
+  // would be silently ignored.
+  if (!options.precision) {
+    if (options.lossScaling != AMPPipelineOptions::LossScalingChoice::Auto)
+      return emitError(loc) << "ampc: --loss-scaling needs --precision=fp16 or bf16 (an fp32 "
+                               "step is compiled as it is)";
+    if (options.persistentCopies)
+      return emitError(loc) << "ampc: --persistent-copies needs --precision=fp16 or bf16 (an "
+                               "fp32 step has no low-precision copies)";
+  }
+  if (options.target == Target::CUDA && failed(checkCudaTarget(loc, options.cuda)))
+    return failure();
   bool kernelsOnly = options.emit == Emit::PTX || options.emit == Emit::Cubin;
   if (options.target == Target::CPU && kernelsOnly)
     return emitError(loc) << "ampc: --emit=" << (options.emit == Emit::PTX ? "ptx" : "cubin")
@@ -339,6 +446,10 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     // libdevice, which math ops in kernels link.
     cuda.toolkitPath = toolkit.root;
   }
+  // The host CPU is checked before any work, whatever is emitted.
+  FailureOr<detail::HostTarget> host = detail::createHostTarget(loc, options);
+  if (failed(host))
+    return failure();
   bool binary = options.emit == Emit::Object || options.emit == Emit::Shared ||
                 options.emit == Emit::Cubin;
   if (binary && options.outputPath == "-")
@@ -462,12 +573,24 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
   if (!llvmModule)
     return emitError(loc) << "ampc: translation to LLVM IR failed";
-  std::unique_ptr<llvm::TargetMachine> machine = createHostTargetMachine(loc, options.optLevel);
-  if (!machine)
-    return failure();
+  llvm::TargetMachine *machine = host->machine.get();
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(machine->getTargetTriple());
-  auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, machine.get());
+  // A library says what it is: the CPU and ISA extensions it was compiled
+  // for (its loader refuses a CPU without them) and its manifest (its
+  // loader refuses a manifest file that does not match).
+  std::string embeddedManifest;
+  if (options.emit == Emit::Shared) {
+    if (options.target == Target::CUDA)
+      reportInPlaceState(module, manifest);
+    llvm::json::Array features;
+    for (const std::string &feature : host->checkedFeatures)
+      features.push_back(feature);
+    manifest["cpu"] = llvm::json::Object{{"name", host->cpu}, {"features", std::move(features)}};
+    embeddedManifest = llvm::formatv("{0}", llvm::json::Value(llvm::json::Object(manifest))).str();
+    detail::embedLibraryIdentity(*llvmModule, *host, embeddedManifest);
+  }
+  auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, machine);
   if (llvm::Error err = optimize(llvmModule.get()))
     return emitError(loc) << "ampc: LLVM optimization failed: " << llvm::toString(std::move(err));
 
@@ -498,26 +621,56 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
       if (object.has_error())
         return emitError(loc) << "ampc: error writing the temporary object file";
     }
-    FailureOr<AtomicOutput> library = AtomicOutput::create(loc, options.outputPath);
     std::string runtime;
     if (options.target == Target::CUDA) {
       runtime = findCudaRuntime();
       if (runtime.empty())
-        llvm::errs() << "ampc: warning: the ampc CUDA runtime was not built (no CUDA toolkit "
-                        "at build time); the library needs libampc_cuda_runtime.so loaded "
-                        "before it\n";
+        return emitError(loc) << "ampc: the ampc CUDA runtime was not built (no CUDA toolkit at "
+                                 "build time), so a CUDA library cannot be linked; "
+                                 "--emit=obj, --emit=ptx and --emit=cubin need no runtime";
     }
-    if (failed(library) || failed(linkShared(loc, objectPath, library->tempPath(), runtime,
-                                               callsRunnerUtils(*llvmModule))))
+    FailureOr<AtomicOutput> library = AtomicOutput::create(loc, options.outputPath);
+    if (failed(library))
       return failure();
-    if (options.target == Target::CUDA)
-      reportInPlaceState(module, manifest);
-    // Manifest first: a library never appears without its manifest.
-    if (failed(writeText(loc, options.outputPath + ".json", [&](raw_ostream &os) {
+    SmallVector<std::string> undefined;
+    if (failed(linkShared(loc, objectPath, library->tempPath(), runtime,
+                          callsRunnerUtils(*llvmModule), undefined))) {
+      // A function the model declares (a harness's timer, a kernel library)
+      // that nothing it links defines: the library could not be loaded.
+      for (const std::string &symbol : undefined) {
+        auto declared = module.lookupSymbol<LLVM::LLVMFuncOp>(symbol);
+        emitError(declared ? declared.getLoc() : loc)
+            << "ampc: the library would need '" << symbol
+            << "', which no library it links defines (libc, libm, ampc's support library"
+            << (runtime.empty() ? "" : ", the ampc CUDA runtime")
+            << "); it would fail to load, so it is not written";
+      }
+      return failure();
+    }
+    // The manifest file also pins the library's bytes, so a truncated or
+    // replaced library is refused before it is loaded.
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> linked =
+        llvm::MemoryBuffer::getFile(library->tempPath(), /*IsText=*/false,
+                                    /*RequiresNullTerminator=*/false);
+    if (!linked)
+      return emitError(loc) << "ampc: cannot read the linked library: " << linked.getError().message();
+    std::array<uint8_t, 32> digest = llvm::SHA256::hash(
+        llvm::arrayRefFromStringRef((*linked)->getBuffer()));
+    manifest["library"] = llvm::json::Object{
+        {"bytes", static_cast<int64_t>((*linked)->getBufferSize())},
+        {"sha256", llvm::toHex(digest, /*LowerCase=*/true)}};
+    // The pair appears together: the manifest is renamed into place first
+    // and removed again if the library cannot follow it.
+    std::string manifestPath = options.outputPath + ".json";
+    if (failed(writeText(loc, manifestPath, [&](raw_ostream &os) {
           os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
         })))
       return failure();
-    return library->keep();
+    if (failed(library->keep())) {
+      llvm::sys::fs::remove(manifestPath);
+      return failure();
+    }
+    return success();
   }
   case Emit::MLIR:
   case Emit::PTX:

@@ -8,9 +8,9 @@ time, load the shared library, and run steps on numpy arrays.
     loss = mod.step(x, onehot)
 """
 from .compiler import CompileError, compile, find_ampc
-from .runtime import Function, Module, read_manifest, bf16_to_f32, f32_to_bf16
+from .runtime import Function, LibraryError, Module, read_manifest, bf16_to_f32, f32_to_bf16
 from .cuda import CudaError, CudaModule, DeviceArray
 from .loader import load
 
-__all__ = ["CompileError", "CudaError", "CudaModule", "DeviceArray", "Function", "Module",
+__all__ = ["CompileError", "CudaError", "CudaModule", "DeviceArray", "Function", "LibraryError", "Module",
            "bf16_to_f32", "compile", "f32_to_bf16", "find_ampc", "load", "read_manifest"]

@@ -202,7 +202,7 @@ class CudaModule(_host.Module):
         if os.environ.get("AMPC_CUDA_RUNTIME"):
             _load_runtime(path)
         # Loading the library loads its kernels (global constructors).
-        library = ctypes.CDLL(os.path.abspath(path))
+        library = _host.open_library(path, self.manifest)
         self.runtime = Runtime(_load_runtime(path))
         self.runtime.init()
         self.runtime.check()

@@ -3,12 +3,27 @@
 A compiled library exports, per public function f, `_mlir_ciface_f` taking
 pointers to MLIR memref descriptors: the arguments, then one out-parameter per
 result, which the caller allocates. The manifest next to the library (written
-by ampc) says what every argument and result is."""
+by ampc) says what every argument and result is.
+
+Nothing here trusts the files blindly: the manifest pins the library's size
+and SHA-256 (checked before dlopen, so a truncated library cannot crash the
+process), the library carries its own copy of the manifest (checked after
+dlopen, so an edited or swapped manifest is refused) and the ISA extensions
+it was compiled for (checked before any call, so a CPU without them gets an
+error instead of SIGILL)."""
 import ctypes
+import hashlib
 import json
 import os
+import zipfile
+import zlib
 
 import numpy as np
+
+
+class LibraryError(RuntimeError):
+    """A compiled library, its manifest or a checkpoint cannot be used; the
+    message names the file and what is wrong with it."""
 
 # numpy has no bfloat16: bf16 tensors travel as uint16 bit patterns.
 _DTYPES = {"float32": np.float32, "float16": np.float16, "bfloat16": np.uint16,
@@ -105,7 +120,7 @@ class Module:
         self.state = None
 
     def _load_library(self, path):
-        return ctypes.CDLL(os.path.abspath(path))
+        return open_library(path, self.manifest)
 
     def _function(self, entry):
         return Function(self._library, entry)
@@ -197,23 +212,154 @@ class Module:
 
     def load_state(self, path):
         """Reads a checkpoint written by save(), checking it against the step."""
-        with np.load(path) as data:
-            values = [data["state_%d" % i] for i in range(len(data.files))]
+        try:
+            data = np.load(path, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise LibraryError("checkpoint %s holds one array, not the .npz archive "
+                                   "save() writes" % path)
+            with data:
+                names = ["state_%d" % i for i in range(len(data.files))]
+                missing = [n for n in names if n not in data.files]
+                if missing:
+                    raise LibraryError("checkpoint %s has no array '%s' (its arrays: %s)"
+                                       % (path, missing[0], ", ".join(sorted(data.files))))
+                values = [data[n] for n in names]
+        except LibraryError:
+            raise
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            # Not an archive, pickled data (refused), a truncated or damaged zip.
+            raise LibraryError("checkpoint %s is not an .npz archive written by save(): %s: %s"
+                               % (path, type(error).__name__, error)) from None
         specs = self.state_specs()
         if len(values) != len(specs):
-            raise ValueError("checkpoint holds %d state arrays, the step takes %d" % (len(values), len(specs)))
+            raise LibraryError("checkpoint %s holds %d state arrays, the step takes %d"
+                               % (path, len(values), len(specs)))
         for (index, spec), value in zip(specs, values):
-            self._require_step()._check(index, spec, value)
+            try:
+                self._require_step()._check(index, spec, value)
+            except (TypeError, ValueError) as error:
+                raise LibraryError("checkpoint %s does not fit this step: %s" % (path, error)) from None
         self.state = values
 
 
+_MANIFEST_FORMAT = "ampc-manifest-1"
+
+
 def read_manifest(path):
-    """The manifest ampc wrote next to the library at `path`."""
+    """The manifest ampc wrote next to the library at `path`, checked for the
+    fields the runtime reads."""
     manifest_path = path + ".json"
     if not os.path.exists(path):
         raise FileNotFoundError(path)
     if not os.path.exists(manifest_path):
         raise FileNotFoundError("no manifest next to %s (expected %s)" % (path, manifest_path))
-    with open(manifest_path) as f:
-        return json.load(f)
+    try:
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise LibraryError("manifest %s is not readable JSON: %s" % (manifest_path, error)) from None
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise LibraryError("manifest %s: %s" % (manifest_path, problem))
+    return manifest
+
+
+def _manifest_problem(manifest):
+    """What is structurally wrong with a manifest, or None."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    if manifest.get("format") != _MANIFEST_FORMAT:
+        return "format is %r, expected %r" % (manifest.get("format"), _MANIFEST_FORMAT)
+    functions = manifest.get("functions")
+    if not isinstance(functions, list) or not functions:
+        return "no 'functions' list"
+    for i, entry in enumerate(functions):
+        where = "functions[%d]" % i
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("name", "symbol")):
+            return where + " has no 'name' and 'symbol'"
+        for key in ("arguments", "results"):
+            specs = entry.get(key)
+            if not isinstance(specs, list):
+                return "%s has no '%s' list" % (where, key)
+            for j, spec in enumerate(specs):
+                at = "%s.%s[%d]" % (where, key, j)
+                if not isinstance(spec, dict) or spec.get("dtype") not in _DTYPES:
+                    return at + " has no known 'dtype'"
+                shape = spec.get("shape")
+                if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+                    return at + " has no 'shape' of sizes"
+    return None
+
+
+def _first_difference(a, b, path="manifest"):
+    """Where two JSON values first differ, as a path, or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return "%s.%s" % (path, key)
+            found = _first_difference(a[key], b[key], "%s.%s" % (path, key))
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return "%s (length %d, the library's %d)" % (path, len(a), len(b))
+        for i, (x, y) in enumerate(zip(a, b)):
+            found = _first_difference(x, y, "%s[%d]" % (path, i))
+            if found:
+                return found
+        return None
+    return None if a == b else path
+
+
+def _embedded_string(library, name):
+    try:
+        return ctypes.string_at(ctypes.addressof(ctypes.c_char.in_dll(library, name))).decode()
+    except ValueError:
+        return None
+
+
+def open_library(path, manifest, mode=ctypes.DEFAULT_MODE):
+    """dlopens the library at `path` after checking it against `manifest`,
+    then checks the manifest against the library's own copy and the running
+    CPU against the ISA extensions the library was compiled for."""
+    pinned = manifest.get("library")
+    if not isinstance(pinned, dict) or not isinstance(pinned.get("bytes"), int):
+        raise LibraryError("manifest %s.json does not pin its library's size and SHA-256 "
+                           "(written by an older ampc?): recompile %s" % (path, path))
+    size = os.path.getsize(path)
+    if size != pinned["bytes"]:
+        raise LibraryError("library %s is %d bytes, its manifest says %d: it was truncated or "
+                           "replaced after compilation" % (path, size, pinned["bytes"]))
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != pinned.get("sha256"):
+        raise LibraryError("library %s does not have the SHA-256 its manifest records: it was "
+                           "modified after compilation, or the manifest belongs to another "
+                           "library" % path)
+    library = ctypes.CDLL(os.path.abspath(path), mode=mode)
+    embedded = _embedded_string(library, "ampc_manifest")
+    if embedded is None:
+        raise LibraryError("%s carries no manifest (not built by this ampc): recompile it" % path)
+    expected = {k: v for k, v in manifest.items() if k != "library"}
+    difference = _first_difference(expected, json.loads(embedded))
+    if difference:
+        raise LibraryError("manifest %s.json does not match the library it sits next to (first "
+                           "difference at %s): it was edited, or belongs to another build" %
+                           (path, difference))
+    features = _embedded_string(library, "ampc_cpu_features") or ""
+    check = library.ampc_cpu_missing_feature
+    check.restype = ctypes.c_char_p
+    check.argtypes = [ctypes.c_char_p]
+    missing = check(features.encode())
+    if missing is not None:
+        name = missing.decode().split(",")[0]
+        raise LibraryError(
+            "library %s was compiled for CPU '%s' with ISA extension '%s', which this CPU (or "
+            "its operating system) lacks; running it would die of an illegal instruction. "
+            "Recompile it on this machine, or for a portable target: ampc --cpu=x86-64-v3 "
+            "(or --cpu=x86-64)" % (path, _embedded_string(library, "ampc_cpu_name"), name))
+    return library
 

@@ -112,7 +112,7 @@ def test_state_checkpoint_round_trip(compiled, tmp_path):
 def test_bad_checkpoint_and_missing_manifest(compiled, tmp_path):
     mod = ampc.load(compiled("fp32"))
     np.savez(str(tmp_path / "bad.npz"), state_0=np.zeros(3, np.float32))
-    with pytest.raises(ValueError, match="checkpoint holds 1 state arrays, the step takes 4"):
+    with pytest.raises(ampc.LibraryError, match="bad.npz holds 1 state arrays, the step takes 4"):
         mod.load_state(str(tmp_path / "bad.npz"))
     lonely = tmp_path / "lonely.so"
     lonely.write_bytes(open(compiled("fp32"), "rb").read())

@@ -80,6 +80,17 @@ static cl::opt<unsigned> optLevel("opt-level", cl::desc("Optimization level 0-3 
                                   cl::init(2), cl::cat(category));
 static cl::alias optLevelShort("O", cl::desc("Alias for --opt-level"), cl::aliasopt(optLevel),
                                cl::Prefix, cl::cat(category));
+static cl::opt<std::string> cpu(
+    "cpu", cl::value_desc("name"), cl::init("native"),
+    cl::desc("CPU of the generated host code: native (this machine's CPU and every ISA "
+             "extension it has, clang's -march=native) or an LLVM CPU name (x86-64, "
+             "x86-64-v3, sapphirerapids, ...)"),
+    cl::cat(category));
+static cl::opt<std::string> cpuFeatures(
+    "cpu-features", cl::value_desc("+f,-g"),
+    cl::desc("ISA extensions to add (+) or remove (-) on top of --cpu, as clang's -mattr "
+             "(e.g. +avx512bf16,-avx512fp16)"),
+    cl::cat(category));
 static cl::opt<std::string> cudaChip("cuda-chip", cl::desc("GPU architecture for --target=cuda"),
                                      cl::init("sm_90"), cl::cat(category));
 static cl::opt<std::string> ptxFeatures("ptx-features", cl::desc("PTX ISA features for --target=cuda"),
@@ -95,6 +106,18 @@ int main(int argc, char **argv) {
     option->addCategory(category);
   }
   cl::ParseCommandLineOptions(argc, argv, "ampc: ahead-of-time mixed-precision compiler\n");
+  // llvm::cl lets the last of repeated options win; a compiler should not
+  // guess which of --precision=fp16 --precision=bf16 was meant.
+  for (auto &entry : cl::getRegisteredOptions()) {
+    cl::Option *option = entry.second;
+    if (option->getNumOccurrences() > 1 && llvm::is_contained(option->Categories, &category) &&
+        option->getNumOccurrencesFlag() != cl::ZeroOrMore &&
+        option->getNumOccurrencesFlag() != cl::OneOrMore) {
+      llvm::errs() << "ampc: -" << (option->ArgStr.size() > 1 ? "-" : "") << option->ArgStr
+                   << " is given " << option->getNumOccurrences() << " times; give it once\n";
+      return 1;
+    }
+  }
   if (optLevel > 3) {
     llvm::errs() << "ampc: -O" << optLevel << " is not a valid optimization level (0-3)\n";
     return 1;
@@ -140,6 +163,8 @@ int main(int argc, char **argv) {
   options.emit = emit;
   options.optLevel = optLevel;
   options.printPipeline = printPipeline;
+  options.cpu = cpu;
+  options.cpuFeatures = cpuFeatures;
   options.cuda.chip = cudaChip;
   options.cuda.features = ptxFeatures;
   // LLVM already defines --time-passes (llvm::TimePassesIsEnabled); ampc

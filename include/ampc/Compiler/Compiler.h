@@ -37,6 +37,12 @@ struct CompilerOptions {
   std::optional<std::string> trainOptions;
   Emit emit = Emit::Shared;
   unsigned optLevel = 2;
+  /// The CPU the generated host code is for: "native" (this machine's CPU
+  /// and every ISA extension it has, as clang's -march=native) or an LLVM CPU
+  /// name ("x86-64-v3", "sapphirerapids"), with `cpuFeatures` ("+avx2,-fma",
+  /// clang's -mattr) applied on top.
+  std::string cpu = "native";
+  std::string cpuFeatures;
   /// CUDA target: the GPU architecture and PTX ISA features.
   CUDALoweringOptions cuda;
   bool printPipeline = false;
@@ -52,6 +58,12 @@ struct CompilerOptions {
 /// succeeds, and outputs appear atomically.
 mlir::LogicalResult compile(mlir::ModuleOp module, llvm::StringRef inputPath,
                             const CompilerOptions &options);
+
+/// Whether `options` name outputs ampc may write: a regular file or a new
+/// one ("-", stdout, for text only), never the input; for shared libraries
+/// the manifest next to it too. Checked before any work.
+mlir::LogicalResult checkOutputs(mlir::Location loc, llvm::StringRef inputPath,
+                                 const CompilerOptions &options);
 
 /// The manifest of a module's entry points (public functions with bodies):
 /// argument/result order, roles, shapes, element types, initial values.

@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/DialectImplementation.h"
 
 using namespace mlir;
@@ -142,3 +144,21 @@ std::optional<Precision> getPinnedPrecision(Operation *op) {
 }
 
 } // namespace ampc::amp
+
+LogicalResult ampc::amp::verifyResourcesPresent(Operation *root) {
+  WalkResult result = root->walk([](Operation *op) {
+    for (NamedAttribute attr : op->getAttrs()) {
+      auto resource = dyn_cast<DenseResourceElementsAttr>(attr.getValue());
+      if (!resource || resource.getRawHandle().getBlob())
+        continue;
+      op->emitError() << "the data of this " << resource.getType() << " (dense_resource<"
+                      << resource.getRawHandle().getKey()
+                      << ">) is not in the file: the exporter elided the model's weights. "
+                         "Re-export the model with its weights (printed without "
+                         "--mlir-elide-resource-strings-if-larger)";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}

@@ -45,6 +45,13 @@ inline bool isMutableRole(Role role) {
 /// dialect verifier, so a present, well-formed pin always yields a value.
 std::optional<Precision> getPinnedPrecision(mlir::Operation *op);
 
+/// Fails, with an error at the op, for the first op under `root` holding a
+/// `dense_resource` whose data the file does not carry (exporters write
+/// `dense_resource<__elided__>` for weights they leave out): such a model
+/// cannot compile, and the translation to LLVM IR would say so only at the
+/// very end.
+mlir::LogicalResult verifyResourcesPresent(mlir::Operation *root);
+
 } // namespace ampc::amp
 
 #endif // AMPC_DIALECT_AMP_IR_AMP_H
