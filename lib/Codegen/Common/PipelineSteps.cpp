@@ -28,6 +28,8 @@ void ampc::detail::addBufferizationToOutParams(OpPassManager &pm) {
   // The caller's arrays are never written: bufferization copies an argument
   // before writing to it.
   pm.addPass(createAMPReadOnlyArguments());
+  // Each result bufferizes into its own out-parameter.
+  pm.addPass(createAMPDistinctResults());
   // Tensors to buffers across function boundaries, writing in place where
   // the analysis proves it safe.
   addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "

@@ -5,6 +5,30 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AMPDistinctResults : Pass<"amp-distinct-results", "::mlir::ModuleOp"> {
+  let summary = "Give each result of an exported function its own tensor";
+  let description = [{
+    Part of the CPU and CUDA lowerings, before bufferization. A function
+    that returns one value twice (`return %y, %y`) gets two out-parameters
+    from `buffer-results-to-out-params`, which crashes (upstream MLIR 22)
+    when that value is a buffer the function allocates. This pass replaces
+    every repeated result of a public function by a copy
+    (`bufferization.alloc_tensor() copy(%y)`), so that each out-parameter is
+    written from its own buffer.
+
+    ```mlir
+    return %y, %y : tensor<4xf16>, tensor<4xf16>
+    // becomes
+    %copy = bufferization.alloc_tensor() copy(%y) : tensor<4xf16>
+    return %y, %copy : tensor<4xf16>, tensor<4xf16>
+    ```
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+  let statistics = [
+    Statistic<"numCopied", "copied", "Repeated results copied">,
+  ];
+}
+
 def AMPFreeAfterLastUse : Pass<"amp-free-after-last-use", "::mlir::func::FuncOp"> {
   let summary = "Free each temporary buffer right after its last use, allocate it right before its first";
   let description = [{
