@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds ampc and runs every test: lit (FileCheck pass tests, corpus, CPU
-# execution), GoogleTest and the Python package's pytest suite. Installs
+# execution), GoogleTest, the Python package's pytest suite and a short run
+# of the mutation fuzzer. Installs
 # missing Debian packages first. Exits non-zero on any
 # failure.
 set -euo pipefail
@@ -16,6 +17,9 @@ ampc_log "unit tests"
 
 ampc_log "python tests"
 AMPC="$AMPC_BUILD_DIR/bin/ampc" "$AMPC_PYTHON" -m pytest -q "$AMPC_ROOT/python/tests" || status=1
+
+ampc_log "robustness: the mutation fuzzer, short fixed-seed run (docs/robustness.md)"
+"$AMPC_PYTHON" "$AMPC_ROOT/scripts/fuzz.py" --build "$AMPC_BUILD_DIR" --executions 300 --seed 1 || status=1
 
 if [ $status -ne 0 ]; then
   ampc_log "FAILED"
