@@ -11,7 +11,7 @@
 
 #include "ampc/Codegen/GPU/Passes.h"
 
-#include "BufferRoots.h"
+#include "ampc/Codegen/Common/BufferRoots.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 

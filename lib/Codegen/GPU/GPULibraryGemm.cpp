@@ -9,7 +9,8 @@
 
 #include "ampc/Codegen/GPU/Passes.h"
 
-#include "BufferRoots.h"
+#include "ampc/Codegen/Common/BufferRoots.h"
+#include "ampc/Codegen/Common/LibraryGemm.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -24,351 +25,9 @@ using namespace ampc;
 
 static constexpr llvm::StringLiteral kGemmFunction = "ampc_cuda_gemm";
 
+using namespace ampc::library;
+
 namespace {
-
-/// One GEMM operand: the buffer read and whether it is stored transposed
-/// (KxM for A, NxK for B) relative to the row-major product.
-struct Operand {
-  Value buffer;
-  bool transposed = false;
-};
-
-/// Element type codes of ampc_cuda_runtime.h (AMPC_F32/F16/BF16).
-std::optional<int32_t> typeCode(Type type) {
-  if (type.isF32())
-    return 0;
-  if (type.isF16())
-    return 1;
-  if (type.isBF16())
-    return 2;
-  return std::nullopt;
-}
-
-/// The positions (as dims of the op's loops) a 2-D or batched 3-D operand
-/// map must have: [batch?, first, second] or [batch?, second, first]. Sets
-/// `transposed` for the second order; fails for anything else.
-LogicalResult matchOperandMap(AffineMap map, std::optional<unsigned> batch, unsigned first,
-                              unsigned second, bool &transposed) {
-  SmallVector<unsigned> dims;
-  for (AffineExpr expr : map.getResults()) {
-    auto dim = dyn_cast<AffineDimExpr>(expr);
-    if (!dim)
-      return failure();
-    dims.push_back(dim.getPosition());
-  }
-  unsigned start = 0;
-  if (batch) {
-    if (dims.empty() || dims[0] != *batch)
-      return failure();
-    start = 1;
-  }
-  if (dims.size() != start + 2)
-    return failure();
-  if (dims[start] == first && dims[start + 1] == second)
-    transposed = false;
-  else if (dims[start] == second && dims[start + 1] == first)
-    transposed = true;
-  else
-    return failure();
-  return success();
-}
-
-/// Row-major buffers with unit inner stride, the only layout cuBLASLt reads.
-bool hasUnitInnerStride(Value buffer) {
-  auto type = dyn_cast<MemRefType>(buffer.getType());
-  if (!type || !type.hasRank() || type.getRank() < 2)
-    return false;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (failed(type.getStridesAndOffset(strides, offset)))
-    return false;
-  return strides.back() == 1;
-}
-
-/// May `op` write to the buffer `root`? Distinct allocations never alias;
-/// distinct step arguments are assumed not to (the runtime passes distinct
-/// buffers).
-bool mayWrite(Operation *op, Value root) {
-  if (isMemoryEffectFree(op))
-    return false;
-  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-  if (!effects)
-    return true;
-  SmallVector<MemoryEffects::EffectInstance> instances;
-  effects.getEffects(instances);
-  for (const MemoryEffects::EffectInstance &effect : instances) {
-    if (!isa<MemoryEffects::Write, MemoryEffects::Free>(effect.getEffect()))
-      continue;
-    Value written = effect.getValue();
-    if (!written || rootBuffer(written) == root)
-      return true;
-  }
-  return false;
-}
-
-/// If `input` is a fresh buffer written only by a linalg.transpose of its
-/// last two dims and read only by `gemm`, returns the transpose (whose source
-/// the GEMM can read with the flag flipped instead).
-linalg::TransposeOp foldableTranspose(Value input, Operation *gemm) {
-  auto alloc = input.getDefiningOp<memref::AllocOp>();
-  if (!alloc)
-    return nullptr;
-  linalg::TransposeOp transpose;
-  for (Operation *user : input.getUsers()) {
-    if (user == gemm || isa<memref::DeallocOp>(user))
-      continue;
-    auto candidate = dyn_cast<linalg::TransposeOp>(user);
-    if (!candidate || transpose || candidate.getInit() != input)
-      return nullptr;
-    transpose = candidate;
-  }
-  if (!transpose || transpose->getBlock() != gemm->getBlock() ||
-      !transpose->isBeforeInBlock(gemm))
-    return nullptr;
-  // Only the last two dims swap; a batch dim stays in place.
-  ArrayRef<int64_t> permutation = transpose.getPermutation();
-  int64_t rank = permutation.size();
-  for (int64_t i = 0; i < rank - 2; ++i)
-    if (permutation[i] != i)
-      return nullptr;
-  if (permutation[rank - 2] != rank - 1 || permutation[rank - 1] != rank - 2)
-    return nullptr;
-  Value source = transpose.getInput();
-  if (!hasUnitInnerStride(source) || !isa<MemRefType>(source.getType()))
-    return nullptr;
-  // The source must hold the same values when the GEMM reads it.
-  Value root = rootBuffer(source);
-  for (Operation *op = transpose->getNextNode(); op != gemm; op = op->getNextNode())
-    if (mayWrite(op, root))
-      return nullptr;
-  return transpose;
-}
-
-/// Whether `fill` writes a constant zero.
-bool isZeroFill(linalg::FillOp fill) {
-  Attribute value;
-  if (!matchPattern(fill.getInputs()[0], m_Constant(&value)))
-    return false;
-  auto floatValue = dyn_cast<FloatAttr>(value);
-  return floatValue && floatValue.getValue().isZero();
-}
-
-/// Whether the source of `copy` holds zeros when copied: a fresh
-/// allocation whose last writer before the copy is a zero fill. One zeroed
-/// tensor feeding several matmuls bufferizes to such a buffer and a copy per
-/// matmul.
-bool copiesZeros(memref::CopyOp copy) {
-  Value source = copy.getSource();
-  if (!source.getDefiningOp<memref::AllocOp>())
-    return false;
-  for (Operation *op = copy->getPrevNode(); op; op = op->getPrevNode()) {
-    if (!mayWrite(op, source))
-      continue;
-    auto fill = dyn_cast<linalg::FillOp>(op);
-    return fill && fill.getOutputs()[0] == source && isZeroFill(fill);
-  }
-  return false;
-}
-
-/// The op that zeroes `output` for `gemm` (output being a fresh allocation,
-/// only its uses can touch it): a linalg.fill of zero, or a copy from a
-/// buffer that holds zeros, as the last writer before the GEMM.
-Operation *foldableZeroInit(Value output, Operation *gemm) {
-  if (!output.getDefiningOp<memref::AllocOp>())
-    return nullptr;
-  for (Operation *op = gemm->getPrevNode(); op; op = op->getPrevNode()) {
-    if (!llvm::is_contained(op->getOperands(), output))
-      continue;
-    if (isa<memref::DimOp>(op))
-      continue;
-    if (auto fill = dyn_cast<linalg::FillOp>(op))
-      return fill.getOutputs()[0] == output && isZeroFill(fill) ? op : nullptr;
-    if (auto copy = dyn_cast<memref::CopyOp>(op))
-      return copy.getTarget() == output && copiesZeros(copy) ? op : nullptr;
-    return nullptr;
-  }
-  return nullptr;
-}
-
-/// The precision in which a payload value carries the block argument `arg`:
-/// `arg` itself or `extf(arg)` carry it in arg's type, `extf(truncf(arg))`
-/// in the truncated type. Adds the ops walked through to `chain`.
-std::optional<Type> carriedPrecision(Value value, BlockArgument arg,
-                                     SmallPtrSetImpl<Operation *> &chain) {
-  if (value == arg)
-    return arg.getType();
-  auto ext = value.getDefiningOp<arith::ExtFOp>();
-  if (!ext)
-    return std::nullopt;
-  if (ext.getIn() == arg) {
-    chain.insert(ext);
-    return arg.getType();
-  }
-  auto trunc = ext.getIn().getDefiningOp<arith::TruncFOp>();
-  if (!trunc || trunc.getIn() != arg)
-    return std::nullopt;
-  chain.insert(ext);
-  chain.insert(trunc);
-  return trunc.getType();
-}
-
-/// A bias addition that cuBLASLt's BIAS epilogue can compute: a 2-D
-/// elementwise generic reading the GEMM's result `c` (identity map) and a
-/// bias vector along N, writing `round(c + bias)` into a fresh row-major
-/// buffer of the GEMM's output type.
-struct BiasEpilogue {
-  linalg::GenericOp generic;
-  Value bias;          ///< The f32/f16/bf16 vector as stored.
-  Type biasPrecision;  ///< The type it is added in (cuBLASLt's bias type).
-  Value output;
-};
-
-std::optional<BiasEpilogue> matchBiasEpilogue(linalg::GenericOp generic, Value c,
-                                              Type inputType) {
-  if (!generic.hasPureBufferSemantics() || generic.getNumDpsInputs() != 2 ||
-      generic.getNumDpsInits() != 1 || generic.getNumLoops() != 2 ||
-      generic.getNumParallelLoops() != 2)
-    return std::nullopt;
-  MLIRContext *ctx = generic.getContext();
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap alongN = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
-  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
-  unsigned cIndex = generic.getDpsInputs()[0] == c ? 0 : 1;
-  if (generic.getDpsInputs()[cIndex] != c || generic.getDpsInputs()[1 - cIndex] == c ||
-      maps[cIndex] != identity || maps[1 - cIndex] != alongN || maps[2] != identity)
-    return std::nullopt;
-  BiasEpilogue epilogue;
-  epilogue.generic = generic;
-  epilogue.bias = generic.getDpsInputs()[1 - cIndex];
-  epilogue.output = generic.getDpsInits()[0];
-  auto biasType = dyn_cast<MemRefType>(epilogue.bias.getType());
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (!biasType || failed(biasType.getStridesAndOffset(strides, offset)) || strides[0] != 1 ||
-      !hasUnitInnerStride(epilogue.output))
-    return std::nullopt;
-
-  Block &body = generic.getRegion().front();
-  BlockArgument cArg = body.getArgument(cIndex), biasArg = body.getArgument(1 - cIndex);
-  Type outType = body.getArgument(2).getType();
-  if (!body.getArgument(2).use_empty() || (!outType.isF32() && outType != inputType))
-    return std::nullopt;
-  SmallPtrSet<Operation *, 8> chain;
-  Value sum = body.getTerminator()->getOperand(0);
-  if (!outType.isF32()) {
-    auto round = sum.getDefiningOp<arith::TruncFOp>();
-    if (!round)
-      return std::nullopt;
-    chain.insert(round);
-    sum = round.getIn();
-  }
-  auto add = sum.getDefiningOp<arith::AddFOp>();
-  if (!add || !add.getType().isF32())
-    return std::nullopt;
-  chain.insert(add);
-  for (bool swapped : {false, true}) {
-    SmallPtrSet<Operation *, 8> operands;
-    std::optional<Type> cPrecision =
-        carriedPrecision(swapped ? add.getRhs() : add.getLhs(), cArg, operands);
-    std::optional<Type> biasPrecision =
-        carriedPrecision(swapped ? add.getLhs() : add.getRhs(), biasArg, operands);
-    if (!cPrecision || !biasPrecision)
-      continue;
-    // cuBLASLt adds a bias of the output's type to the f32 accumulator and
-    // rounds once. The payload may round the product to that type first
-    // (double rounding that the epilogue leaves out); it must not round it
-    // to anything else, nor the bias.
-    if (*biasPrecision != outType || (!cPrecision->isF32() && *cPrecision != outType))
-      return std::nullopt;
-    chain.insert(operands.begin(), operands.end());
-    if (chain.size() + 1 != body.getOperations().size())
-      return std::nullopt; // the payload computes something else too
-    epilogue.biasPrecision = *biasPrecision;
-    return epilogue;
-  }
-  return std::nullopt;
-}
-
-/// Whether the GEMM `gemm` may run at `consumer` instead (later in the same
-/// block): nothing in between writes what it reads, and nothing in between
-/// but the allocation touches `output`.
-bool canMoveGemmTo(Operation *gemm, Operation *consumer, ArrayRef<Value> reads, Value output) {
-  if (consumer->getBlock() != gemm->getBlock() || !gemm->isBeforeInBlock(consumer))
-    return false;
-  Value outputRoot = rootBuffer(output);
-  for (Operation *op = gemm->getNextNode(); op != consumer; op = op->getNextNode()) {
-    for (Value read : reads)
-      if (mayWrite(op, rootBuffer(read)))
-        return false;
-    if (op == outputRoot.getDefiningOp())
-      continue;
-    bool touchesOutput = false;
-    op->walk([&](Operation *nested) {
-      for (Value operand : nested->getOperands())
-        if (rootBuffer(operand) == outputRoot)
-          touchesOutput = true;
-    });
-    if (touchesOutput)
-      return false;
-  }
-  return true;
-}
-
-/// The users of a GEMM result buffer besides the GEMM, its folded zero fill
-/// and its frees.
-SmallVector<Operation *> resultReaders(Value c, Operation *gemm, Operation *fill) {
-  SmallVector<Operation *> readers;
-  for (Operation *user : c.getUsers())
-    if (user != gemm && user != fill && !isa<memref::DeallocOp, memref::DimOp>(user))
-      readers.push_back(user);
-  return readers;
-}
-
-/// Whether every reader of `c` is an elementwise-style generic that only
-/// reads it as an input and rounds it to `type` first: the GEMM can then
-/// write `type` directly (cuBLASLt rounds its f32 accumulator to nearest,
-/// like arith.truncf).
-bool readersRoundTo(ArrayRef<Operation *> readers, Value c, Type type) {
-  if (readers.empty())
-    return false;
-  for (Operation *reader : readers) {
-    auto generic = dyn_cast<linalg::GenericOp>(reader);
-    if (!generic || !generic.hasPureBufferSemantics() ||
-        llvm::is_contained(generic.getDpsInits(), c))
-      return false;
-    Block &body = generic.getRegion().front();
-    for (OpOperand *input : generic.getDpsInputOperands()) {
-      if (input->get() != c)
-        continue;
-      for (Operation *user : body.getArgument(input->getOperandNumber()).getUsers()) {
-        auto trunc = dyn_cast<arith::TruncFOp>(user);
-        if (!trunc || trunc.getType() != type || trunc.getRoundingmodeAttr())
-          return false;
-      }
-    }
-  }
-  return true;
-}
-
-/// Rewrites the readers of `c` to read `narrow` (of the type they rounded to).
-void readNarrowed(ArrayRef<Operation *> readers, Value c, Value narrow) {
-  Type type = cast<MemRefType>(narrow.getType()).getElementType();
-  for (Operation *reader : readers) {
-    auto generic = cast<linalg::GenericOp>(reader);
-    Block &body = generic.getRegion().front();
-    for (OpOperand *input : generic.getDpsInputOperands()) {
-      if (input->get() != c)
-        continue;
-      BlockArgument arg = body.getArgument(input->getOperandNumber());
-      arg.setType(type);
-      for (Operation *trunc : llvm::make_early_inc_range(arg.getUsers())) {
-        trunc->getResult(0).replaceAllUsesWith(arg);
-        trunc->erase();
-      }
-      input->set(narrow);
-    }
-  }
-}
 
 class GPULibraryGemmPass : public ampc::impl::AMPGPULibraryGemmBase<GPULibraryGemmPass> {
 public:
@@ -480,7 +139,7 @@ private:
       auto generic = dyn_cast_or_null<linalg::GenericOp>(firstReader);
       if (generic && !batch &&
           (readers.size() == 1 || llvm::is_contained(generic.getDpsInits(), c)))
-        epilogue = matchBiasEpilogue(generic, c, lowType);
+        epilogue = matchBiasEpilogue(generic, c, lowType, /*allowRelu=*/false);
       if (epilogue && !canMoveGemmTo(op, epilogue->generic, {a.buffer, b.buffer, epilogue->bias},
                                      epilogue->output))
         epilogue.reset();
@@ -595,25 +254,7 @@ private:
     op->erase();
     if (epilogue)
       epilogue->generic->erase();
-    for (Operation *producer : folded) {
-      Value transposed, zeros;
-      if (auto transpose = dyn_cast<linalg::TransposeOp>(producer))
-        transposed = transpose.getInit();
-      if (auto copy = dyn_cast<memref::CopyOp>(producer))
-        zeros = copy.getSource();
-      producer->erase();
-      // A transposed copy nobody reads any more: drop it and its frees.
-      if (transposed)
-        dropIfUnread(transposed);
-      // Zeros nobody copies any more: drop them, their fill and frees.
-      if (zeros && llvm::all_of(zeros.getUsers(), [](Operation *user) {
-            return isa<linalg::FillOp, memref::DeallocOp>(user);
-          })) {
-        for (Operation *user : llvm::make_early_inc_range(zeros.getUsers()))
-          user->erase();
-        zeros.getDefiningOp()->erase();
-      }
-    }
+    eraseFoldedProducers(folded);
     // The f32 result nobody reads any more.
     if (resultToDrop) {
       if (epilogue)
@@ -625,15 +266,6 @@ private:
       }
     }
     return success();
-  }
-
-  /// Erases a buffer that is only freed, with its frees.
-  static void dropIfUnread(Value buffer) {
-    if (!llvm::all_of(buffer.getUsers(), [](Operation *u) { return isa<memref::DeallocOp>(u); }))
-      return;
-    for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
-      user->erase();
-    buffer.getDefiningOp()->erase();
   }
 };
 

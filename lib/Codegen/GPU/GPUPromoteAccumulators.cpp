@@ -13,7 +13,7 @@
 
 #include "ampc/Codegen/GPU/Passes.h"
 
-#include "BufferRoots.h"
+#include "ampc/Codegen/Common/BufferRoots.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"

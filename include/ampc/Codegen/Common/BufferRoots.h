@@ -1,11 +1,11 @@
 //===- BufferRoots.h - the buffer behind a view ------------------*- C++ -*-===//
 //
-// Shared by the GPU passes that reason about which buffer an op touches.
+// Shared by the passes that reason about which buffer an op touches.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef AMPC_LIB_TRANSFORMS_BUFFERROOTS_H
-#define AMPC_LIB_TRANSFORMS_BUFFERROOTS_H
+#ifndef AMPC_CODEGEN_COMMON_BUFFERROOTS_H
+#define AMPC_CODEGEN_COMMON_BUFFERROOTS_H
 
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 
@@ -21,4 +21,4 @@ inline mlir::Value rootBuffer(mlir::Value value) {
 
 } // namespace ampc
 
-#endif // AMPC_LIB_TRANSFORMS_BUFFERROOTS_H
+#endif // AMPC_CODEGEN_COMMON_BUFFERROOTS_H

@@ -1,0 +1,107 @@
+//===- LibraryGemm.h - matching GEMMs for runtime libraries ------*- C++ -*-===//
+//
+// What amp-gpu-library-gemm (cuBLASLt) and amp-cpu-library-gemm (oneDNN)
+// share: matching a matmul-like op on buffers, and the producers (zero
+// fills, transposes) and consumers (bias additions, roundings) that fold
+// into a library call.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_CODEGEN_COMMON_LIBRARYGEMM_H
+#define AMPC_CODEGEN_COMMON_LIBRARYGEMM_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+
+namespace ampc::library {
+
+/// One GEMM operand: the buffer read and whether it is stored transposed
+/// (KxM for A, NxK for B) relative to the row-major product.
+struct Operand {
+  mlir::Value buffer;
+  bool transposed = false;
+};
+
+/// The runtimes' element type codes (0 f32, 1 f16, 2 bf16).
+std::optional<int32_t> typeCode(mlir::Type type);
+
+/// The positions (as dims of the op's loops) a 2-D or batched 3-D operand
+/// map must have: [batch?, first, second] or [batch?, second, first]. Sets
+/// `transposed` for the second order; fails for anything else.
+mlir::LogicalResult matchOperandMap(mlir::AffineMap map, std::optional<unsigned> batch,
+                                    unsigned first, unsigned second, bool &transposed);
+
+/// Whether `buffer` is a memref of rank >= 2 with unit inner stride.
+bool hasUnitInnerStride(mlir::Value buffer);
+
+/// May `op` write to the buffer `root`? Distinct allocations never alias;
+/// distinct step arguments are assumed not to (the runtime passes distinct
+/// buffers).
+bool mayWrite(mlir::Operation *op, mlir::Value root);
+
+/// If `input` is a fresh buffer written only by a linalg.transpose of its
+/// last two dims and read only by `gemm`, returns the transpose (whose source
+/// the GEMM can read with the flag flipped instead).
+mlir::linalg::TransposeOp foldableTranspose(mlir::Value input, mlir::Operation *gemm);
+
+/// Whether `fill` writes a constant zero.
+bool isZeroFill(mlir::linalg::FillOp fill);
+
+/// The op that zeroes `output` for `op` (output being a fresh allocation,
+/// only its uses can touch it): a linalg.fill of zero, or a copy from a
+/// buffer that holds zeros, as the last writer before `op`.
+mlir::Operation *foldableZeroInit(mlir::Value output, mlir::Operation *op);
+
+/// A bias addition (and, where allowed, a ReLU after it) that a library
+/// epilogue can compute: a 2-D elementwise generic reading the GEMM's result
+/// `c` (identity map) and a bias vector along N, writing
+/// `round(act(c + bias))` into a fresh row-major buffer of the GEMM's output
+/// type.
+struct BiasEpilogue {
+  mlir::linalg::GenericOp generic;
+  mlir::Value bias;          ///< The f32/f16/bf16 vector as stored.
+  mlir::Type biasPrecision;  ///< The type it is added in (the output's).
+  mlir::Value output;
+  bool relu = false;         ///< max(c + bias, 0) after the addition.
+};
+
+std::optional<BiasEpilogue> matchBiasEpilogue(mlir::linalg::GenericOp generic, mlir::Value c,
+                                              mlir::Type inputType, bool allowRelu);
+
+/// Whether `gemm` may run at `consumer` instead (later in the same block):
+/// nothing in between writes what it reads, and nothing in between but the
+/// allocation touches `output`.
+bool canMoveGemmTo(mlir::Operation *gemm, mlir::Operation *consumer,
+                   llvm::ArrayRef<mlir::Value> reads, mlir::Value output);
+
+/// The users of a GEMM result buffer besides the GEMM, its folded zero fill
+/// and its frees.
+llvm::SmallVector<mlir::Operation *> resultReaders(mlir::Value c, mlir::Operation *gemm,
+                                                   mlir::Operation *fill);
+
+/// Whether every reader of `c` is an elementwise-style generic that only
+/// reads it as an input and rounds it to `type` first: the GEMM can then
+/// write `type` directly (the libraries round their f32 accumulator to
+/// nearest, like arith.truncf).
+bool readersRoundTo(llvm::ArrayRef<mlir::Operation *> readers, mlir::Value c, mlir::Type type);
+
+/// Rewrites the readers of `c` to read `narrow` (of the type they rounded to).
+void readNarrowed(llvm::ArrayRef<mlir::Operation *> readers, mlir::Value c, mlir::Value narrow);
+
+/// Erases a buffer that is only freed, with its frees.
+void dropIfUnread(mlir::Value buffer);
+
+/// Erases the producers a library call folded in (transposes, zero copies)
+/// and what nobody reads any more because of it.
+void eraseFoldedProducers(llvm::ArrayRef<mlir::Operation *> folded);
+
+/// The address of a buffer's first element as an index (aligned pointer
+/// plus offset in bytes), built at the builder's insertion point.
+mlir::Value bufferAddress(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value buffer);
+
+} // namespace ampc::library
+
+#endif // AMPC_CODEGEN_COMMON_LIBRARYGEMM_H
