@@ -10,6 +10,8 @@ AMPC_PYTHON=/usr/bin/python3
 AMPC_PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libgtest-dev cmake ninja-build g++ python3 python3-numpy python3-pytest python3-sklearn
+  # The CPU runtime: oneDNN and the OpenMP runtime it shares with generated loops.
+  libdnnl-dev libomp-22-dev
   # libLLVM's CMake package looks these up; without them configuration warns.
   libzstd-dev libcurl4-openssl-dev zlib1g-dev libxml2-dev libedit-dev libffi-dev
 )
