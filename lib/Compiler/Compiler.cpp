@@ -17,6 +17,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -31,6 +32,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/ModuleUtils.h"
 
 #include <cstdlib>
 #include <optional>
@@ -181,7 +183,7 @@ static SmallVector<std::string> undefinedSymbols(StringRef linkerOutput) {
 /// link time. Undefined symbols are link errors (-z defs): a library that
 /// could not be loaded is never written.
 static LogicalResult linkShared(Location loc, StringRef object, StringRef output,
-                                StringRef runtime, bool runnerUtils,
+                                ArrayRef<std::string> runtimes, bool runnerUtils,
                                 SmallVectorImpl<std::string> &undefined) {
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
   if (!cc)
@@ -193,12 +195,18 @@ static LogicalResult linkShared(Location loc, StringRef object, StringRef output
   // loader does.
   SmallVector<StringRef> args{*cc, "-shared", "-o", output, object,
                               "-Wl,-u,ampc_cpu_missing_feature", owned[0], "-lm", "-Wl,-z,defs"};
-  if (!runtime.empty()) {
-    StringRef dir = llvm::sys::path::parent_path(runtime);
-    owned.push_back(runtime.str());
-    owned.push_back(("-Wl,-rpath,$ORIGIN:" + dir).str());
-    args.push_back(owned[1]);
-    args.push_back(owned[2]);
+  if (!runtimes.empty()) {
+    std::string rpath = "-Wl,-rpath,$ORIGIN";
+    for (const std::string &runtime : runtimes) {
+      StringRef dir = llvm::sys::path::parent_path(runtime);
+      if (!StringRef(rpath).contains((":" + dir).str()))
+        rpath += (":" + dir).str();
+    }
+    owned.append(runtimes.begin(), runtimes.end());
+    owned.push_back(rpath);
+    // `owned` does not grow from here: its strings stay where args point.
+    for (size_t i = 1; i < owned.size(); ++i)
+      args.push_back(owned[i]);
   }
   if (runnerUtils) {
     for (StringRef arg : {"-L" AMPC_LLVM_LIBRARY_DIR, "-lmlir_runner_utils",
@@ -291,6 +299,49 @@ static std::string findCudaRuntime() {
   SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
   llvm::sys::path::append(path, "lib", "libampc_cuda_runtime.so");
   return llvm::sys::fs::exists(path) ? std::string(path) : "";
+}
+
+/// The ampc CPU runtime (oneDNN GEMMs and convolutions, the OpenMP thread
+/// count) next to the ampc binary first, else where the build put it; and
+/// the OpenMP runtime it and the generated parallel loops share.
+static std::string findCpuRuntime() {
+  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  if (!executable.empty()) {
+    SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
+    llvm::sys::path::append(path, "lib", "libampc_cpu_runtime.so");
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return llvm::sys::fs::exists(AMPC_CPU_RUNTIME_LIBRARY) ? AMPC_CPU_RUNTIME_LIBRARY : "";
+}
+
+/// Whether a CPU module calls into the CPU runtime or the OpenMP runtime.
+static bool callsCpuRuntime(const llvm::Module &module) {
+  for (const llvm::Function &function : module.functions()) {
+    if (!function.isDeclaration())
+      continue;
+    StringRef name = function.getName();
+    if (name.starts_with("ampc_cpu_gemm") || name.starts_with("ampc_cpu_conv2d") ||
+        name.starts_with("ampc_cpu_set_threads") || name.starts_with("__kmpc_") ||
+        name.starts_with("omp_"))
+      return true;
+  }
+  return false;
+}
+
+/// A constructor that sets the library's thread count when it is loaded.
+static void addThreadsConstructor(llvm::Module &module, unsigned threads) {
+  llvm::LLVMContext &context = module.getContext();
+  llvm::Type *i32 = llvm::Type::getInt32Ty(context);
+  llvm::FunctionCallee setThreads = module.getOrInsertFunction(
+      "ampc_cpu_set_threads", llvm::FunctionType::get(llvm::Type::getVoidTy(context), {i32}, false));
+  auto *ctor = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(context), false),
+                                      llvm::GlobalValue::InternalLinkage,
+                                      "ampc_library_set_threads", module);
+  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", ctor));
+  builder.CreateCall(setThreads, {builder.getInt32(threads)});
+  builder.CreateRetVoid();
+  llvm::appendToGlobalCtors(module, ctor, /*Priority=*/65535);
 }
 
 /// The kernels of a lowered CUDA module: the object of its one gpu.binary.
@@ -446,6 +497,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     // libdevice, which math ops in kernels link.
     cuda.toolkitPath = toolkit.root;
   }
+  if (options.target == Target::CUDA && options.threads)
+    return emitError(loc) << "ampc: --threads is for --target=cpu";
   // The host CPU is checked before any work, whatever is emitted.
   FailureOr<detail::HostTarget> host = detail::createHostTarget(loc, options);
   if (failed(host))
@@ -494,8 +547,14 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   configurePassManager(lower, options);
   if (options.target == Target::CUDA)
     buildCUDALoweringPipeline(lower, cuda);
-  else
-    buildCPULoweringPipeline(lower);
+  else {
+    CPULoweringOptions cpuLowering;
+    cpuLowering.libraryGemm = options.cpuGemm == CpuGemm::OneDNN;
+    // vcvtneps2bf16 where the target has it; integer ops (no libgcc
+    // routine) where it does not.
+    cpuLowering.nativeBF16Conversions = llvm::is_contained(host->checkedFeatures, "avx512bf16");
+    buildCPULoweringPipeline(lower, cpuLowering);
+  }
   if (options.printPipeline) {
     llvm::errs() << "ampc mixed precision: ";
     amp.printAsTextualPipeline(llvm::errs());
@@ -560,7 +619,9 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   // Name the first op the back end could not lower, where the user wrote it.
   WalkResult unsupported = module.walk([&](Operation *op) {
     if (op == module.getOperation() || isa<UnrealizedConversionCastOp, gpu::BinaryOp, gpu::LaunchFuncOp>(op) ||
-        op->getDialect()->getNamespace() == "llvm")
+        op->getDialect()->getNamespace() == "llvm" ||
+        // OpenMP ops are translated to LLVM IR (runtime calls) as they are.
+        op->getDialect()->getNamespace() == "omp")
       return WalkResult::advance();
     op->emitError("ampc: '") << op->getName() << "' is not supported by the "
                              << (options.target == Target::CUDA ? "CUDA" : "CPU")
@@ -590,6 +651,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     embeddedManifest = llvm::formatv("{0}", llvm::json::Value(llvm::json::Object(manifest))).str();
     detail::embedLibraryIdentity(*llvmModule, *host, embeddedManifest);
   }
+  if (options.target == Target::CPU && options.threads)
+    addThreadsConstructor(*llvmModule, options.threads);
   auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, machine);
   if (llvm::Error err = optimize(llvmModule.get()))
     return emitError(loc) << "ampc: LLVM optimization failed: " << llvm::toString(std::move(err));
@@ -621,19 +684,29 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
       if (object.has_error())
         return emitError(loc) << "ampc: error writing the temporary object file";
     }
-    std::string runtime;
+    SmallVector<std::string> runtimes;
     if (options.target == Target::CUDA) {
-      runtime = findCudaRuntime();
+      std::string runtime = findCudaRuntime();
       if (runtime.empty())
         return emitError(loc) << "ampc: the ampc CUDA runtime was not built (no CUDA toolkit at "
                                  "build time), so a CUDA library cannot be linked; "
                                  "--emit=obj, --emit=ptx and --emit=cubin need no runtime";
+      runtimes.push_back(runtime);
+    } else if (callsCpuRuntime(*llvmModule)) {
+      std::string runtime = findCpuRuntime();
+      if (runtime.empty())
+        return emitError(loc) << "ampc: the library calls ampc's CPU runtime "
+                                 "(libampc_cpu_runtime.so), which is not next to ampc nor where "
+                                 "it was built; --cpu-gemm=native needs no runtime";
+      runtimes.push_back(runtime);
+      // Generated parallel loops call libomp, the pool oneDNN runs on.
+      runtimes.push_back(AMPC_LIBOMP_LIBRARY);
     }
     FailureOr<AtomicOutput> library = AtomicOutput::create(loc, options.outputPath);
     if (failed(library))
       return failure();
     SmallVector<std::string> undefined;
-    if (failed(linkShared(loc, objectPath, library->tempPath(), runtime,
+    if (failed(linkShared(loc, objectPath, library->tempPath(), runtimes,
                           callsRunnerUtils(*llvmModule), undefined))) {
       // A function the model declares (a harness's timer, a kernel library)
       // that nothing it links defines: the library could not be loaded.
@@ -642,7 +715,9 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
         emitError(declared ? declared.getLoc() : loc)
             << "ampc: the library would need '" << symbol
             << "', which no library it links defines (libc, libm, ampc's support library"
-            << (runtime.empty() ? "" : ", the ampc CUDA runtime")
+            << (runtimes.empty() ? ""
+                : options.target == Target::CUDA ? ", the ampc CUDA runtime"
+                                                 : ", the ampc CPU runtime, libomp")
             << "); it would fail to load, so it is not written";
       }
       return failure();

@@ -22,6 +22,24 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                              llvm::cl::init("isa")};
   Option<std::string> toolkit{*this, "toolkit", llvm::cl::desc("CUDA toolkit path")};
 };
+
+enum class CPUGemm { OneDNN, Native };
+
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<CPUGemm> gemm{*this, "gemm", llvm::cl::desc("Matmuls and convolutions"),
+                       llvm::cl::init(CPUGemm::OneDNN),
+                       llvm::cl::values(clEnumValN(CPUGemm::OneDNN, "onednn",
+                                                   "through the oneDNN CPU runtime"),
+                                        clEnumValN(CPUGemm::Native, "native",
+                                                   "as generated register tiles"))};
+  Option<bool> parallel{*this, "parallel",
+                        llvm::cl::desc("Split elementwise and reduction loops over cores (OpenMP)"),
+                        llvm::cl::init(true)};
+  Option<bool> nativeBF16{*this, "native-bf16",
+                          llvm::cl::desc("Leave bf16 conversions to LLVM (targets with "
+                                         "AVX512-BF16) instead of expanding them"),
+                          llvm::cl::init(false)};
+};
 } // namespace
 
 void ampc::registerPipelines() {
@@ -35,11 +53,17 @@ void ampc::registerPipelines() {
       "Mixed precision for training steps: verify the contract, autocast, "
       "FP32 master weights, loss scaling and cast cleanup, with one set of options",
       buildAMPPipeline);
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUPipelineOptions>(
       "amp-lower-to-cpu",
       "Lower a (mixed-precision) module to the LLVM dialect for CPUs, with C "
       "entry points whose results are caller-provided out-params",
-      buildCPULoweringPipeline);
+      [](OpPassManager &pm, const CPUPipelineOptions &options) {
+        CPULoweringOptions lowering;
+        lowering.libraryGemm = options.gemm == CPUGemm::OneDNN;
+        lowering.parallelLoops = options.parallel;
+        lowering.nativeBF16Conversions = options.nativeBF16;
+        buildCPULoweringPipeline(pm, lowering);
+      });
   PassPipelineRegistration<CUDAPipelineOptions>(
       "amp-lower-to-cuda",
       "Lower a (mixed-precision) module for NVIDIA GPUs: host code calling the "

@@ -25,13 +25,22 @@ def find_ampc():
 
 def compile(path, output=None, target="cpu", precision="fp16", loss_scaling="auto",
             policy=None, persistent_copies=False, grad_accumulation=False, opt_level=2,
-            report=None, train=None):
+            report=None, train=None, cpu_gemm="onednn", threads=None, cpu=None):
     """Compiles an MLIR training step into a shared library (plus its JSON
     manifest next to it) and returns the library's path.
 
     `train`: build the training step from a forward function first
     (amp-differentiate), with its options as a string ("" for the defaults)
-    or a dict, e.g. {"loss": "cross-entropy", "optimizer": "adam", "lr": 1e-3}."""
+    or a dict, e.g. {"loss": "cross-entropy", "optimizer": "adam", "lr": 1e-3}.
+
+    CPU libraries: `cpu_gemm` is "onednn" (matmuls and convolutions through
+    ampc's oneDNN runtime) or "native" (generated tiles); `threads` fixes the
+    thread count the library starts with (default: all cores); `cpu` is
+    ampc's --cpu (default "native": this machine)."""
+    if cpu_gemm not in ("onednn", "native"):
+        raise ValueError("cpu_gemm must be 'onednn' or 'native', got %r" % (cpu_gemm,))
+    if threads is not None and (not isinstance(threads, int) or threads < 0):
+        raise ValueError("threads must be a non-negative int, got %r" % (threads,))
     if precision not in _PRECISIONS:
         raise ValueError("precision must be one of %s, got %r" % (_PRECISIONS, precision))
     if loss_scaling not in _LOSS_SCALING:
@@ -43,6 +52,12 @@ def compile(path, output=None, target="cpu", precision="fp16", loss_scaling="aut
         output = os.path.join(tempfile.mkdtemp(prefix="ampc-"), "%s.%s.so" % (stem, precision))
     cmd = [find_ampc(), path, "-o", output, "--target=" + target, "--precision=" + precision,
            "--loss-scaling=" + loss_scaling, "--emit=shared", "-O%d" % opt_level]
+    if target == "cpu":
+        cmd.append("--cpu-gemm=" + cpu_gemm)
+        if threads:
+            cmd.append("--threads=%d" % threads)
+        if cpu:
+            cmd.append("--cpu=" + cpu)
     if policy:
         cmd.append("--policy=" + policy)
     if report:

@@ -128,6 +128,31 @@ class Module:
     def __getitem__(self, name):
         return self.functions[name]
 
+    def _thread_control(self, name):
+        try:
+            return getattr(self._library, name)
+        except AttributeError:
+            raise LibraryError("this library does not link ampc's CPU runtime (no oneDNN calls, "
+                               "no parallel loops): it runs on the calling thread") from None
+
+    def set_threads(self, threads):
+        """Sets how many threads the library's parallel loops and oneDNN
+        calls use (0: all cores). They share one OpenMP pool: the setting
+        holds for every ampc CPU library in the process."""
+        if not isinstance(threads, int) or threads < 0:
+            raise ValueError("threads must be a non-negative int, got %r" % (threads,))
+        function = self._thread_control("ampc_cpu_set_threads")
+        function.argtypes = [ctypes.c_int32]
+        function.restype = None
+        function(threads)
+
+    def threads(self):
+        """How many threads the library's parallel work runs on."""
+        function = self._thread_control("ampc_cpu_get_threads")
+        function.argtypes = []
+        function.restype = ctypes.c_int32
+        return function()
+
     def _require_step(self):
         if self.train_step is None:
             raise RuntimeError("the library has no training step (amp.training_step)")

@@ -91,6 +91,14 @@ static cl::opt<std::string> cpuFeatures(
     cl::desc("ISA extensions to add (+) or remove (-) on top of --cpu, as clang's -mattr "
              "(e.g. +avx512bf16,-avx512fp16)"),
     cl::cat(category));
+static cl::opt<CpuGemm> cpuGemm(
+    "cpu-gemm", cl::desc("Matmuls and convolutions of --target=cpu"), cl::init(CpuGemm::OneDNN),
+    cl::values(clEnumValN(CpuGemm::OneDNN, "onednn",
+                          "oneDNN through ampc's CPU runtime (AMX, AVX512-BF16/FP16, AVX2 "
+                          "kernels chosen at run time)"),
+               clEnumValN(CpuGemm::Native, "native",
+                          "generated register tiles (the reference; needs no runtime)")),
+    cl::cat(category));
 static cl::opt<std::string> cudaChip("cuda-chip", cl::desc("GPU architecture for --target=cuda"),
                                      cl::init("sm_90"), cl::cat(category));
 static cl::opt<std::string> ptxFeatures("ptx-features", cl::desc("PTX ISA features for --target=cuda"),
@@ -100,6 +108,15 @@ static cl::opt<bool> printPipeline("print-pipeline", cl::desc("Print the pass pi
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // libLLVM registers an undocumented --threads of its own; ampc's takes
+  // the name (registered here, after the rename, not at static init).
+  if (cl::Option *llvmThreads = cl::getRegisteredOptions().lookup("threads"))
+    llvmThreads->setArgStr("llvm-threads");
+  static cl::opt<unsigned> threadCount(
+      "threads", cl::value_desc("N"), cl::init(0),
+      cl::desc("Threads of a CPU library's parallel loops and oneDNN calls (0: all cores, or "
+               "OMP_NUM_THREADS; the Python loader's set_threads changes it at run time)"),
+      cl::cat(category));
   cl::HideUnrelatedOptions(category);
   if (auto *option = cl::getRegisteredOptions().lookup("time-passes")) {
     option->setDescription("Time every pass (MLIR and LLVM)");
@@ -165,6 +182,8 @@ int main(int argc, char **argv) {
   options.printPipeline = printPipeline;
   options.cpu = cpu;
   options.cpuFeatures = cpuFeatures;
+  options.cpuGemm = cpuGemm;
+  options.threads = threadCount;
   options.cuda.chip = cudaChip;
   options.cuda.features = ptxFeatures;
   // LLVM already defines --time-passes (llvm::TimePassesIsEnabled); ampc

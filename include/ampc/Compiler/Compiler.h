@@ -9,6 +9,7 @@
 #ifndef AMPC_COMPILER_COMPILER_H
 #define AMPC_COMPILER_COMPILER_H
 
+#include "ampc/Codegen/CPU/Passes.h"
 #include "ampc/Codegen/GPU/Passes.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -20,6 +21,7 @@
 namespace ampc {
 
 enum class Target { CPU, CUDA };
+enum class CpuGemm { OneDNN, Native };
 enum class Emit { MLIR, LLVM, Assembly, Object, Shared, PTX, Cubin };
 
 struct CompilerOptions {
@@ -43,6 +45,10 @@ struct CompilerOptions {
   /// clang's -mattr) applied on top.
   std::string cpu = "native";
   std::string cpuFeatures;
+  /// CPU matmuls and convolutions: oneDNN (runtime/cpu) or generated tiles.
+  CpuGemm cpuGemm = CpuGemm::OneDNN;
+  /// Threads of a CPU library (0: all cores / OMP_NUM_THREADS).
+  unsigned threads = 0;
   /// CUDA target: the GPU architecture and PTX ISA features.
   CUDALoweringOptions cuda;
   bool printPipeline = false;

@@ -8,10 +8,15 @@
 using namespace mlir;
 using ampc::detail::addUpstream;
 
-void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
+void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions &options) {
   detail::addAMPToFusedLinalg(pm);
-  // Matmuls: register-sized tiles, vectorized (f16/bf16 widened to f32).
-  pm.addPass(createAMPTileAndVectorize());
+  // FMA in the multiply-adds of contractions and reductions.
+  pm.addNestedPass<func::FuncOp>(createAMPCPUContract());
+  // Matmuls: register-sized tiles, vectorized (f16/bf16 widened to f32) —
+  // unless oneDNN takes them below.
+  AMPTileAndVectorizeOptions tiling;
+  tiling.keepLibraryGemms = options.libraryGemm;
+  pm.addPass(createAMPTileAndVectorize(tiling));
   detail::addBufferizationToOutParams(pm);
   // Equal subviews merge and the copies between them fold away (hoisted
   // accumulator tiles write back to where they were read).
@@ -19,20 +24,41 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   addUpstream(pm, "canonicalize");
   // Free every temporary the step allocates.
   addUpstream(pm, "buffer-deallocation-pipeline");
+  // GEMMs and convolutions to oneDNN, folding the fills, transposes,
+  // paddings and epilogues around them.
+  if (options.libraryGemm) {
+    pm.addPass(createAMPCPULibraryGemm());
+    addUpstream(pm, "canonicalize");
+  }
   // ... right after their last use, not at the end of the step.
   pm.addNestedPass<func::FuncOp>(createAMPFreeAfterLastUse());
   // Copies into strided views as loops, not calls to a runtime routine.
   pm.addNestedPass<func::FuncOp>(createAMPStridedCopiesToLoops());
   // Structured ops to loops; multi-dimensional vector transfers to loops of
-  // 1-D ones that LLVM maps to vector loads and stores.
-  addUpstream(pm, "func.func(convert-linalg-to-loops)");
+  // 1-D ones that LLVM maps to vector loads and stores. The outermost
+  // parallel loops with enough work are split over the cores (OpenMP).
+  if (options.parallelLoops) {
+    addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
+    pm.addNestedPass<func::FuncOp>(createAMPCPUParallelLoops());
+    addUpstream(pm, "convert-scf-to-openmp");
+    // Inlines the alloca scopes around loop bodies that allocate nothing
+    // (their region must stay one block, which scf-to-cf would break).
+    addUpstream(pm, "canonicalize");
+  } else {
+    addUpstream(pm, "func.func(convert-linalg-to-loops)");
+  }
   addUpstream(pm, "func.func(convert-vector-to-scf)");
-  // bf16 conversions as integer ops: no compiler-rt routine needed.
-  addUpstream(pm, "arith-expand{include-bf16=true}");
+  // The vector lowerings' adds of contracting multiplies fuse too.
+  pm.addNestedPass<func::FuncOp>(createAMPCPUContract());
+  // bf16 conversions: LLVM's where the target has instructions for them,
+  // else integer ops (no compiler-rt routine needed).
+  if (!options.nativeBF16Conversions)
+    addUpstream(pm, "arith-expand{include-bf16=true}");
   addUpstream(pm, "expand-strided-metadata");
   addUpstream(pm, "lower-affine");
   addUpstream(pm, "convert-scf-to-cf");
-  addUpstream(pm, "convert-vector-to-llvm");
+  // vector.contract (the native matmul tiles) as outer products of FMAs.
+  addUpstream(pm, "convert-vector-to-llvm{vector-contract-lowering=outerproduct}");
   addUpstream(pm, "convert-ub-to-llvm");
   // A C entry point (_mlir_ciface_<name>) taking memref descriptors for each
   // exported function; declarations (libm, harness routines) keep C names.
@@ -41,8 +67,13 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm) {
   addUpstream(pm, "convert-math-to-llvm");
   addUpstream(pm, "convert-math-to-libm");
   addUpstream(pm, "convert-arith-to-llvm");
-  addUpstream(pm, "finalize-memref-to-llvm");
+  // Allocations through the buffer cache every CPU library links
+  // (runtime/cpu/ampc_cpu_alloc.c): a step's temporaries are not faulted in
+  // again every step.
+  addUpstream(pm, "finalize-memref-to-llvm{use-generic-functions=true}");
   addUpstream(pm, "convert-func-to-llvm");
   addUpstream(pm, "convert-cf-to-llvm");
+  if (options.parallelLoops)
+    addUpstream(pm, "convert-openmp-to-llvm");
   addUpstream(pm, "reconcile-unrealized-casts");
 }

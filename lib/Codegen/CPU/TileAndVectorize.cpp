@@ -75,6 +75,12 @@ struct TileAndVectorizePass
     getOperation()->walk([&](linalg::LinalgOp op) {
       if (!isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op))
         return;
+      // oneDNN takes these (amp-cpu-library-gemm, after bufferization).
+      auto isLibraryType = [](Type t) { return t.isF32() || t.isF16() || t.isBF16(); };
+      if (keepLibraryGemms && llvm::all_of(op->getOperandTypes(), [&](Type t) {
+            return isLibraryType(getElementTypeOrSelf(t));
+          }))
+        return;
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       if (ranges.back() != 1)
         op->setAttr(kTileMarker, UnitAttr::get(&getContext()));

@@ -4,6 +4,8 @@
 
 #include "ampc/Codegen/Common/BufferRoots.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -66,9 +68,36 @@ bool hasUnitInnerStride(Value buffer) {
 /// May `op` write to the buffer `root`? Distinct allocations never alias;
 /// distinct step arguments are assumed not to (the runtime passes distinct
 /// buffers).
+/// The buffer a call into an ampc runtime writes (the one its output pointer
+/// was taken from), when the call is one this file's passes emit.
+static std::optional<Value> writtenByLibraryCall(func::CallOp call) {
+  StringRef callee = call.getCallee();
+  std::optional<unsigned> pointer;
+  if (callee == "ampc_cpu_gemm" || callee == "ampc_cuda_gemm") {
+    pointer = 15; // c
+  } else if (callee == "ampc_cpu_conv2d") {
+    // The operand each kind writes: y (forward), x (backward data), w.
+    std::optional<int64_t> kind = getConstantIntValue(call.getOperand(0));
+    if (kind && *kind >= 0 && *kind <= 2)
+      pointer = *kind == 0 ? 25 : *kind == 1 ? 14 : 19;
+  }
+  if (!pointer || *pointer >= call.getNumOperands())
+    return std::nullopt;
+  Value address = call.getOperand(*pointer);
+  if (auto add = address.getDefiningOp<arith::AddIOp>())
+    address = add.getLhs();
+  auto extract = address.getDefiningOp<memref::ExtractAlignedPointerAsIndexOp>();
+  if (!extract)
+    return std::nullopt;
+  return rootBuffer(extract.getSource());
+}
+
 bool mayWrite(Operation *op, Value root) {
   if (isMemoryEffectFree(op))
     return false;
+  if (auto call = dyn_cast<func::CallOp>(op))
+    if (std::optional<Value> written = writtenByLibraryCall(call))
+      return *written == root;
   auto effects = dyn_cast<MemoryEffectOpInterface>(op);
   if (!effects)
     return true;
@@ -91,18 +120,35 @@ linalg::TransposeOp foldableTranspose(Value input, Operation *gemm) {
   auto alloc = input.getDefiningOp<memref::AllocOp>();
   if (!alloc)
     return nullptr;
-  linalg::TransposeOp transpose;
+  // The buffer may hold several transposed copies in turn (bufferization
+  // reuses one for each): the GEMM's must be the last write before it and
+  // the next use after it must overwrite or free it.
+  Block *block = gemm->getBlock();
   for (Operation *user : input.getUsers()) {
-    if (user == gemm || isa<memref::DeallocOp>(user))
+    if (isa<memref::DeallocOp, memref::DimOp>(user))
       continue;
-    auto candidate = dyn_cast<linalg::TransposeOp>(user);
-    if (!candidate || transpose || candidate.getInit() != input)
+    auto transpose = dyn_cast<linalg::TransposeOp>(user);
+    if (user->getBlock() != block ||
+        (transpose && transpose.getInput() == input))
       return nullptr;
-    transpose = candidate;
   }
-  if (!transpose || transpose->getBlock() != gemm->getBlock() ||
-      !transpose->isBeforeInBlock(gemm))
+  auto usesInput = [&](Operation *op) {
+    return !isa<memref::DimOp>(op) && llvm::is_contained(op->getOperands(), input);
+  };
+  Operation *last = gemm->getPrevNode();
+  while (last && !usesInput(last))
+    last = last->getPrevNode();
+  auto transpose = dyn_cast_or_null<linalg::TransposeOp>(last);
+  if (!transpose || transpose.getInit() != input)
     return nullptr;
+  Operation *next = gemm->getNextNode();
+  while (next && !usesInput(next))
+    next = next->getNextNode();
+  if (next && !isa<memref::DeallocOp>(next)) {
+    auto overwrite = dyn_cast<linalg::TransposeOp>(next);
+    if (!overwrite || overwrite.getInit() != input)
+      return nullptr;
+  }
   // Only the last two dims swap; a batch dim stays in place.
   ArrayRef<int64_t> permutation = transpose.getPermutation();
   int64_t rank = permutation.size();
@@ -126,6 +172,25 @@ linalg::TransposeOp foldableTranspose(Value input, Operation *gemm) {
 bool isZeroFill(linalg::FillOp fill) {
   Attribute value;
   if (!matchPattern(fill.getInputs()[0], m_Constant(&value)))
+    return false;
+  auto floatValue = dyn_cast<FloatAttr>(value);
+  return floatValue && floatValue.getValue().isZero();
+}
+
+bool writesZeros(Operation *op, Value buffer) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return fill.getOutputs()[0] == buffer && isZeroFill(fill);
+  auto structured = dyn_cast<linalg::LinalgOp>(op);
+  if (!structured || structured.getNumDpsInputs() != 0 || structured.getNumDpsInits() != 1 ||
+      structured.getDpsInits()[0] != buffer || !structured.hasPureBufferSemantics() ||
+      structured.getNumLoops() != structured.getNumParallelLoops() ||
+      !llvm::all_of(structured.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return false;
+  Block *body = structured.getBlock();
+  Attribute value;
+  if (body->getOperations().size() != 1 ||
+      !matchPattern(body->getTerminator()->getOperand(0), m_Constant(&value)))
     return false;
   auto floatValue = dyn_cast<FloatAttr>(value);
   return floatValue && floatValue.getValue().isZero();
@@ -392,6 +457,261 @@ Value bufferAddress(OpBuilder &builder, Location loc, Value buffer) {
                                             arith::ConstantIndexOp::create(builder, loc, bytes));
   // The aligned pointer is the base's: a view's offset comes on top.
   return arith::AddIOp::create(builder, loc, aligned, offsetBytes);
+}
+
+bool isMulAddBody(Block &body) {
+  if (body.getNumArguments() != 3 || !llvm::hasSingleElement(body.getTerminator()->getOperands()))
+    return false;
+  BlockArgument out = body.getArgument(2);
+  Type outType = out.getType();
+  auto add = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || add->getBlock() != &body)
+    return false;
+  Value product = add.getLhs() == out ? add.getRhs() : add.getRhs() == out ? add.getLhs() : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul || mul->getBlock() != &body)
+    return false;
+  SmallPtrSet<Operation *, 4> used = {add, mul};
+  // An input as is, or extended to the accumulator's type.
+  auto inputArg = [&](Value v) -> std::optional<unsigned> {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>()) {
+      if (ext->getBlock() != &body || ext.getType() != outType)
+        return std::nullopt;
+      used.insert(ext);
+      v = ext.getIn();
+    }
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg || arg.getOwner() != &body || arg.getArgNumber() > 1 || v.getType().isInteger())
+      return std::nullopt;
+    return arg.getArgNumber();
+  };
+  std::optional<unsigned> lhs = inputArg(mul.getLhs()), rhs = inputArg(mul.getRhs());
+  if (!lhs || !rhs || *lhs == *rhs || !isa<FloatType>(outType))
+    return false;
+  // Nothing else in the payload (the terminator aside).
+  return used.size() + 1 == body.getOperations().size();
+}
+
+LogicalResult rewriteToLibraryGemm(linalg::LinalgOp op, ModuleOp module,
+                                   const LibraryGemmTarget &target, LibraryGemmCounts &counts) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op) || !isMulAddBody(*op.getBlock()))
+    return failure();
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1 ||
+      dims->batch.size() > 1)
+    return failure();
+  std::optional<unsigned> batch;
+  if (!dims->batch.empty())
+    batch = dims->batch.front();
+  unsigned m = dims->m.front(), n = dims->n.front(), k = dims->k.front();
+
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  Operand a{op.getDpsInputs()[0]}, b{op.getDpsInputs()[1]};
+  Value c = op.getDpsInits()[0];
+  bool cTransposed = false;
+  if (failed(matchOperandMap(maps[0], batch, m, k, a.transposed)) ||
+      failed(matchOperandMap(maps[1], batch, k, n, b.transposed)) ||
+      failed(matchOperandMap(maps[2], batch, m, n, cTransposed)) || cTransposed)
+    return failure();
+
+  auto elementType = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
+  std::optional<int32_t> typeA = typeCode(elementType(a.buffer)),
+                         typeB = typeCode(elementType(b.buffer)), typeC = typeCode(elementType(c));
+  // The f32-accumulating combinations: equal input types; f32 inputs give
+  // f32 outputs, f16/bf16 inputs give their own type or f32.
+  if (!typeA || !typeB || !typeC || *typeA != *typeB || (*typeA == 0 && *typeC != 0) ||
+      (*typeC != 0 && *typeC != *typeA))
+    return failure();
+  if (!hasUnitInnerStride(a.buffer) || !hasUnitInnerStride(b.buffer) || !hasUnitInnerStride(c))
+    return failure();
+
+  // Producers that fold into the call.
+  SmallVector<Operation *> folded;
+  bool sameBuffer = a.buffer == b.buffer;
+  for (Operand *operand : {&a, &b}) {
+    if (linalg::TransposeOp transpose = foldableTranspose(operand->buffer, op)) {
+      operand->buffer = transpose.getInput();
+      operand->transposed = !operand->transposed;
+      folded.push_back(transpose);
+      ++counts.transposes;
+      // A GEMM of a buffer with itself reads the source twice.
+      if (sameBuffer) {
+        b.buffer = a.buffer;
+        b.transposed = !b.transposed;
+        break;
+      }
+    }
+  }
+  float beta = 1.0f;
+  Operation *fill = foldableZeroInit(c, op);
+  if (fill) {
+    beta = 0.0f;
+    folded.push_back(fill);
+    ++counts.fills;
+  }
+
+  // Consumers that fold into the call, for a GEMM that starts from zero into
+  // a buffer of its own: a bias addition (written by the library's
+  // epilogue) or a rounding of every read to the input type (the library
+  // writes that type). Either way no f32 result is written and read back.
+  Operation *insertionPoint = op;
+  std::optional<BiasEpilogue> epilogue;
+  Value resultToDrop;
+  Type lowType = elementType(a.buffer);
+  if (fill && (*typeA != 0 || target.foldF32Consumers)) {
+    SmallVector<Operation *> readers = resultReaders(c, op, fill);
+    // The bias addition must be the result's one reader, or its first,
+    // updating it in place (what later readers see is what the library
+    // writes).
+    Operation *firstReader = nullptr;
+    for (Operation *reader : readers)
+      if (reader->getBlock() == op->getBlock() &&
+          (!firstReader || reader->isBeforeInBlock(firstReader)))
+        firstReader = reader;
+    auto generic = dyn_cast_or_null<linalg::GenericOp>(firstReader);
+    if (generic && !batch && (readers.size() == 1 || llvm::is_contained(generic.getDpsInits(), c)))
+      epilogue = matchBiasEpilogue(generic, c, lowType, target.foldRelu);
+    if (epilogue && !canMoveGemmTo(op, epilogue->generic, {a.buffer, b.buffer, epilogue->bias},
+                                   epilogue->output))
+      epilogue.reset();
+    // The GEMM must not read what it writes (an output that reuses an
+    // operand's buffer).
+    if (epilogue && llvm::any_of(ValueRange{a.buffer, b.buffer, epilogue->bias}, [&](Value read) {
+          return rootBuffer(read) == rootBuffer(epilogue->output);
+        }))
+      epilogue.reset();
+    if (epilogue) {
+      insertionPoint = epilogue->generic;
+      resultToDrop = c;
+      c = epilogue->output;
+      typeC = typeCode(elementType(c));
+      ++counts.biasEpilogues;
+      if (epilogue->relu)
+        ++counts.reluEpilogues;
+    } else if (*typeA != 0 && readersRoundTo(readers, c, lowType)) {
+      OpBuilder builder(c.getDefiningOp());
+      Operation *narrow = builder.clone(*c.getDefiningOp());
+      auto type = cast<MemRefType>(c.getType());
+      narrow->getResult(0).setType(
+          MemRefType::get(type.getShape(), lowType, type.getLayout(), type.getMemorySpace()));
+      readNarrowed(readers, c, narrow->getResult(0));
+      resultToDrop = c;
+      c = narrow->getResult(0);
+      typeC = typeA;
+      ++counts.narrowedResults;
+    }
+  }
+
+  OpBuilder builder(insertionPoint);
+  Location loc = op.getLoc();
+  Type i32 = builder.getI32Type(), index = builder.getIndexType();
+  func::FuncOp callee = module.lookupSymbol<func::FuncOp>(target.function);
+  if (!callee) {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(module.getBody());
+    SmallVector<Type> inputs(5, i32);
+    inputs.append(4, index); // batch, m, n, k
+    inputs.append(9, index); // a, lda, stride_a, b, ldb, stride_b, c, ldc, stride_c
+    inputs.push_back(builder.getF32Type()); // beta
+    inputs.push_back(index);                 // bias (0: none)
+    if (target.takesEpilogueKinds)
+      inputs.append(2, i32); // bias type, post-op
+    callee = func::FuncOp::create(builder, module.getLoc(), target.function,
+                                  builder.getFunctionType(inputs, {}));
+    callee.setPrivate();
+  }
+  auto constIndex = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, v);
+  };
+  auto constI32 = [&](int32_t v) -> Value {
+    return arith::ConstantIntOp::create(builder, loc, v, 32);
+  };
+  // Address, leading dimension and batch stride of a buffer, from its
+  // strided metadata.
+  struct Address {
+    Value pointer, ld, batchStride;
+  };
+  auto addressOf = [&](Value buffer) {
+    auto type = cast<MemRefType>(buffer.getType());
+    auto metadata = memref::ExtractStridedMetadataOp::create(builder, loc, buffer);
+    Address address;
+    address.pointer = bufferAddress(builder, loc, buffer);
+    int64_t rank = type.getRank();
+    address.ld = metadata.getStrides()[rank - 2];
+    address.batchStride = batch ? metadata.getStrides()[0] : constIndex(0);
+    return address;
+  };
+  auto sizeOf = [&](Value buffer, int64_t dim) -> Value {
+    return memref::DimOp::create(builder, loc, buffer, dim);
+  };
+  int64_t cRank = cast<MemRefType>(c.getType()).getRank();
+  Value batchSize = batch ? sizeOf(c, 0) : constIndex(1);
+  Value mSize = sizeOf(c, cRank - 2), nSize = sizeOf(c, cRank - 1);
+  int64_t aRank = cast<MemRefType>(a.buffer.getType()).getRank();
+  Value kSize = sizeOf(a.buffer, a.transposed ? aRank - 2 : aRank - 1);
+  Address addrA = addressOf(a.buffer), addrB = addressOf(b.buffer), addrC = addressOf(c);
+  Value betaValue = arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(beta));
+  // The bias, in the type the library adds it in (the output's): as stored,
+  // or rounded into a temporary.
+  Value biasPointer = constIndex(0);
+  Value roundedBias;
+  int32_t biasType = 0;
+  if (epilogue) {
+    Value bias = epilogue->bias;
+    auto biasType = cast<MemRefType>(bias.getType());
+    if (biasType.getElementType() != epilogue->biasPrecision) {
+      Value length = memref::DimOp::create(builder, loc, bias, 0);
+      roundedBias = memref::AllocOp::create(
+          builder, loc, MemRefType::get({biasType.getDimSize(0)}, epilogue->biasPrecision),
+          biasType.isDynamicDim(0) ? ValueRange{length} : ValueRange{});
+      AffineMap identity = builder.getMultiDimIdentityMap(1);
+      Type precision = epilogue->biasPrecision;
+      linalg::GenericOp::create(
+          builder, loc, ValueRange{bias}, ValueRange{roundedBias},
+          ArrayRef<AffineMap>{identity, identity},
+          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+          [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+            Value rounded = arith::TruncFOp::create(nested, nestedLoc, precision, args[0]);
+            linalg::YieldOp::create(nested, nestedLoc, rounded);
+          });
+      bias = roundedBias;
+    }
+    biasPointer = bufferAddress(builder, loc, bias);
+  }
+  if (epilogue)
+    biasType = *typeCode(epilogue->biasPrecision);
+  SmallVector<Value> args{constI32(*typeA), constI32(*typeB), constI32(*typeC),
+                          constI32(a.transposed), constI32(b.transposed), batchSize,
+                          mSize, nSize, kSize,
+                          addrA.pointer, addrA.ld, addrA.batchStride,
+                          addrB.pointer, addrB.ld, addrB.batchStride,
+                          addrC.pointer, addrC.ld, addrC.batchStride, betaValue,
+                          biasPointer};
+  if (target.takesEpilogueKinds) {
+    args.push_back(constI32(biasType));
+    args.push_back(constI32(epilogue && epilogue->relu ? 1 : 0));
+  }
+  func::CallOp::create(builder, loc, callee, args);
+  if (roundedBias)
+    memref::DeallocOp::create(builder, loc, roundedBias);
+  ++counts.gemms;
+
+  op->erase();
+  if (epilogue)
+    epilogue->generic->erase();
+  eraseFoldedProducers(folded);
+  // The f32 result nobody reads any more.
+  if (resultToDrop) {
+    if (epilogue)
+      dropIfUnread(resultToDrop);
+    else {
+      // Its frees now free the narrow buffer.
+      resultToDrop.replaceAllUsesWith(c);
+      resultToDrop.getDefiningOp()->erase();
+    }
+  }
+  return success();
 }
 
 } // namespace ampc::library

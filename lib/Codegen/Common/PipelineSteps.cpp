@@ -20,8 +20,9 @@ void ampc::detail::addAMPToFusedLinalg(OpPassManager &pm) {
   // Elementwise arith on tensors (casts, selects) becomes linalg so that it
   // bufferizes and fuses like the rest.
   addUpstream(pm, "func.func(convert-elementwise-to-linalg)");
-  // Fuse producer/consumer elementwise generics: fewer passes over memory.
-  addUpstream(pm, "func.func(linalg-fuse-elementwise-ops)");
+  // Fuse producer/consumer elementwise generics: fewer passes over memory
+  // (GEMMs and convolutions stay as they are, for the libraries).
+  pm.addNestedPass<func::FuncOp>(createAMPFuseElementwise());
 }
 
 void ampc::detail::addBufferizationToOutParams(OpPassManager &pm) {

@@ -16,16 +16,137 @@ def AMPTileAndVectorize : Pass<"amp-tile-and-vectorize", "::mlir::ModuleOp"> {
     f32. `linalg.softmax` is decomposed into generics (max, sub, exp, sum,
     div) on the way, so that it lowers. Implemented as a transform-dialect
     script applied by the pass.
+
+    With `keep-library-gemms` (the default CPU lowering, `cpu-gemm=onednn`)
+    matmuls on f32/f16/bf16 are left alone for `amp-cpu-library-gemm`; this
+    pass then only decomposes softmax. `--cpu-gemm=native` keeps this path
+    for every matmul: the generated reference, which needs no runtime.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
                            "::mlir::transform::TransformDialect"];
   let options = [
     ListOption<"tileSizes", "tile-sizes", "int64_t", "M, N, K tile sizes (default 8,32,1)">,
+    Option<"keepLibraryGemms", "keep-library-gemms", "bool", "false",
+           "Leave f32/f16/bf16 matmuls for amp-cpu-library-gemm (only decompose softmax)">,
+  ];
+}
+
+def AMPCPULibraryGemm : Pass<"amp-cpu-library-gemm", "::mlir::ModuleOp"> {
+  let summary = "Route matmul-like ops and 2-D convolutions on buffers to the oneDNN runtime";
+  let description = [{
+    Part of the CPU lowering (`cpu-gemm=onednn`, the default), after
+    bufferization. The CPU twin of `amp-gpu-library-gemm`: calls into
+    `runtime/cpu` (`ampc_cpu_runtime.h`), which runs oneDNN. oneDNN picks
+    AMX, AVX512-BF16, AVX512-FP16, AVX-512 or AVX2 kernels for the CPU the
+    library runs on, so one artifact runs at each machine's speed; every
+    call accumulates in f32.
+
+    **GEMMs.** Every contraction with one M, one N, one K and at most one
+    batch dimension (`linalg.matmul` and its transposed forms,
+    `linalg.batch_matmul`, equivalent `linalg.generic`s) whose payload is
+    `out + a * b` (inputs possibly extended to the accumulator's type), on
+    f32/f16/bf16 buffers with unit inner stride, becomes a call to
+    `ampc_cpu_gemm`. Folded in, as in `amp-gpu-library-gemm`: a zero fill
+    of the output (`beta = 0`), a transpose that only feeds the GEMM (a
+    transposed operand), a bias addition along N (oneDNN's bias, added to
+    the f32 accumulator), a ReLU after it (`arith.maximumf` with zero: an
+    eltwise post-op), and readers that all round the result to the input
+    type (oneDNN writes that type). Unlike the GPU pass, f32 GEMMs fold their
+    bias and ReLU too.
+
+    **Convolutions.** A structured op with two inputs and an `out + a * b`
+    payload whose indexing maps read one input at windows
+    `o * stride + k * dilation` in two dimensions is a 2-D convolution, in
+    any layout (NCHW/FCHW, NHWC/HWCF, depthwise, grouped): the image x is the
+    input with the windows, the kernel w holds the window offsets and the
+    output channels, the output y the window positions. The op's output is
+    y (forward) or w (the weights' gradient); both become
+    `ampc_cpu_conv2d` calls, with strides per logical dimension so that no
+    operand is copied into another layout by the compiled code. Also
+    recognised:
+    - an image that is a zero-padded copy (a zero fill and a copy into an
+      interior view) is read in place with the copy's offsets as padding;
+      the copy goes when nothing else reads it;
+    - a stride-1 forward over an output gradient spread out by the stride
+      (a zero fill and a strided copy), with the kernel flipped (a generic
+      reading `w[KH-1-i, KW-1-j]`), is the input gradient that
+      `amp-differentiate` builds: it becomes oneDNN's backward-data
+      convolution of the unspread gradient, doing a stride-squared less
+      work;
+    - a zero fill of the output is `beta = 0`; an f32 result that every
+      reader rounds to the input type is written in that type.
+
+    Anything else stays a structured op and lowers to loops.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+  let options = [
+    Option<"convolutions", "convolutions", "bool", "true",
+           "Route 2-D convolutions to oneDNN too (false: GEMMs only)">,
+  ];
+  let statistics = [
+    Statistic<"numGemms", "gemms", "Contractions routed to oneDNN">,
+    Statistic<"numConvolutions", "convolutions", "Convolutions routed to oneDNN">,
+    Statistic<"numBackwardData", "backward-data", "Spread-out convolutions run as backward data">,
+    Statistic<"numBackwardWeights", "backward-weights", "Convolutions run as backward weights">,
+    Statistic<"numFoldedFills", "folded-fills", "Zero fills folded into beta = 0">,
+    Statistic<"numFoldedTransposes", "folded-transposes", "Transposes folded into GEMM operands">,
+    Statistic<"numFoldedPadding", "folded-padding", "Zero-padded copies read in place">,
+    Statistic<"numBiasEpilogues", "bias-epilogues", "Bias additions folded into GEMMs">,
+    Statistic<"numReluEpilogues", "relu-epilogues", "ReLUs folded into GEMMs">,
+    Statistic<"numNarrowedResults", "narrowed-results",
+              "Results written in the type every reader rounds to">,
+  ];
+}
+
+def AMPCPUParallelLoops : Pass<"amp-cpu-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Keep only the outermost scf.parallel loops worth splitting over cores";
+  let description = [{
+    Part of the CPU lowering, between `convert-linalg-to-parallel-loops` and
+    upstream `convert-scf-to-openmp`. An `scf.parallel` stays parallel (and
+    becomes an OpenMP work-sharing loop over all of its dimensions) when no
+    loop encloses it and its iteration space, times the iterations of the
+    loops inside it, is at least `min-iterations`. Every other one becomes
+    nested `scf.for` loops: a thread team forked in every iteration of an
+    outer loop (a reduction over the batch with a parallel inner dimension)
+    or for a few hundred elements costs more than it saves.
+
+    The threads are those of LLVM's OpenMP runtime (libomp), which oneDNN
+    shares in the libraries ampc links; `ampc --threads=N` and the Python
+    loader's `set_threads` set how many.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", "32768",
+           "Iterations (with those of inner loops) a loop needs to run in parallel">,
+  ];
+  let statistics = [
+    Statistic<"numParallel", "parallel", "Loops left parallel">,
+    Statistic<"numSerial", "serial", "Loops made sequential">,
+  ];
+}
+
+def AMPCPUContract : Pass<"amp-cpu-contract", "::mlir::func::FuncOp"> {
+  let summary = "Allow FMA in the multiply-adds of contractions and reductions";
+  let description = [{
+    Part of the CPU lowering, on tensors. Sets the `contract` fast-math flag
+    on the `arith.mulf`, `arith.addf` and `arith.subf` in the payload of
+    every structured op with a reduction loop (matmuls, convolutions left to
+    generated code, sums, the loss), so that LLVM fuses each multiply and
+    add into one FMA instruction (one rounding instead of two: as accurate
+    or more). An `arith.addf`/`arith.subf` fed by such a multiply (and its
+    only user) gets the flag too, which covers the adds that vector
+    lowerings build later around the multiplies of a vectorized matmul tile:
+    the pipeline runs this pass once on tensors and once on loops.
+    Elementwise payloads keep their flags.
+  }];
+  let statistics = [
+    Statistic<"numContracted", "contracted", "Payload ops allowed to fuse">,
   ];
 }
 
 //===----------------------------------------------------------------------===//
-// CUDA back end
+// C entry points
 //===----------------------------------------------------------------------===//
 
 def AMPRequestCWrappers : Pass<"amp-request-c-wrappers", "::mlir::ModuleOp"> {

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 
 #include <optional>
 
@@ -49,6 +50,11 @@ mlir::linalg::TransposeOp foldableTranspose(mlir::Value input, mlir::Operation *
 
 /// Whether `fill` writes a constant zero.
 bool isZeroFill(mlir::linalg::FillOp fill);
+
+/// Whether `op` writes zeros over all of `buffer`: a zero linalg.fill, or a
+/// structured op with no inputs yielding a constant zero (what tensor.pad
+/// bufferizes to).
+bool writesZeros(mlir::Operation *op, mlir::Value buffer);
 
 /// The op that zeroes `output` for `op` (output being a fresh allocation,
 /// only its uses can touch it): a linalg.fill of zero, or a copy from a
@@ -101,6 +107,42 @@ void eraseFoldedProducers(llvm::ArrayRef<mlir::Operation *> folded);
 /// The address of a buffer's first element as an index (aligned pointer
 /// plus offset in bytes), built at the builder's insertion point.
 mlir::Value bufferAddress(mlir::OpBuilder &builder, mlir::Location loc, mlir::Value buffer);
+
+/// Whether `body` computes `out + a' * b'` and nothing else, where a' and b'
+/// are the two input block arguments, each as is or extended (arith.extf)
+/// to the output's type: the payload a library GEMM or convolution computes.
+bool isMulAddBody(mlir::Block &body);
+
+/// The library a pass routes GEMMs to, and what its GEMM entry point can do.
+struct LibraryGemmTarget {
+  /// The C function: (i32 typeA, typeB, typeC, transA, transB, index batch,
+  /// m, n, k, index a, lda, strideA, index b, ldb, strideB, index c, ldc,
+  /// strideC, f32 beta, index bias[, i32 biasType, i32 postOp]).
+  llvm::StringRef function;
+  /// Whether the call takes biasType and postOp after the bias.
+  bool takesEpilogueKinds = false;
+  /// Whether an f32 GEMM folds its consumers (bias, ReLU) too, not only an
+  /// f16/bf16 one.
+  bool foldF32Consumers = false;
+  /// Whether a ReLU after the bias addition folds in.
+  bool foldRelu = false;
+};
+
+/// What rewriteToLibraryGemm folded, for the passes' statistics.
+struct LibraryGemmCounts {
+  unsigned gemms = 0, transposes = 0, fills = 0, biasEpilogues = 0, reluEpilogues = 0,
+           narrowedResults = 0;
+};
+
+/// Rewrites a matmul-like op on buffers (one M, N and K, at most one batch
+/// dimension; f32/f16/bf16 operands with unit inner stride) into a call to
+/// `target.function`, declared in `module` on first use; folds zero fills,
+/// transposes, bias additions and roundings as described in
+/// amp-gpu-library-gemm's documentation. Fails, changing nothing, for any
+/// other op.
+mlir::LogicalResult rewriteToLibraryGemm(mlir::linalg::LinalgOp op, mlir::ModuleOp module,
+                                         const LibraryGemmTarget &target,
+                                         LibraryGemmCounts &counts);
 
 } // namespace ampc::library
 

@@ -29,6 +29,22 @@ def AMPDistinctResults : Pass<"amp-distinct-results", "::mlir::ModuleOp"> {
   ];
 }
 
+def AMPFuseElementwise : Pass<"amp-fuse-elementwise"> {
+  let summary = "Fuse elementwise producers into their consumers, except into GEMMs and convolutions";
+  let description = [{
+    Part of the CPU and CUDA lowerings, on tensors: upstream
+    `linalg-fuse-elementwise-ops` (elementwise fusion of single-use
+    producers, reshape folding by expansion, constant folding), with one
+    difference. A producer is not fused into a consumer that computes a
+    contraction or convolution (reduction loops and an `out + a * b`
+    payload): such a consumer stays recognisable for the libraries that
+    run it (oneDNN, cuBLASLt), where a fused ReLU-backward mask inside a
+    weight-gradient convolution would turn it into a loop nest.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def AMPFreeAfterLastUse : Pass<"amp-free-after-last-use", "::mlir::func::FuncOp"> {
   let summary = "Free each temporary buffer right after its last use, allocate it right before its first";
   let description = [{
