@@ -247,7 +247,7 @@ std::optional<PaddedImage> matchPadding(Value image, Operation *conv, unsigned h
       if (interior)
         return std::nullopt;
       interior = view;
-    } else if (mayWrite(user, image)) {
+    } else if (mayWrite(user, image, /*seeLibraryCalls=*/true)) {
       if (!isa<memref::DeallocOp>(user))
         return std::nullopt;
     }
@@ -279,7 +279,7 @@ std::optional<PaddedImage> matchPadding(Value image, Operation *conv, unsigned h
   // of a buffer of this function's own can wait.
   Value root = rootBuffer(padded.source);
   for (Operation *op = copy->getNextNode(); op != conv; op = op->getNextNode()) {
-    if (!mayWrite(op, root))
+    if (!mayWrite(op, root, /*seeLibraryCalls=*/true))
       continue;
     auto free = dyn_cast<memref::DeallocOp>(op);
     if (!free || free.getMemref() != root || !root.getDefiningOp<memref::AllocOp>())
@@ -331,7 +331,7 @@ std::optional<SpreadGradient> matchSpread(Value image, Operation *conv, unsigned
       if (spread)
         return std::nullopt;
       spread = view;
-    } else if (mayWrite(user, image) && !isa<memref::DeallocOp>(user)) {
+    } else if (mayWrite(user, image, /*seeLibraryCalls=*/true) && !isa<memref::DeallocOp>(user)) {
       return std::nullopt;
     }
   }
@@ -362,7 +362,7 @@ std::optional<SpreadGradient> matchSpread(Value image, Operation *conv, unsigned
   }
   Value root = rootBuffer(result.source);
   for (Operation *op = copy->getNextNode(); op != conv; op = op->getNextNode())
-    if (mayWrite(op, root))
+    if (mayWrite(op, root, /*seeLibraryCalls=*/true))
       return std::nullopt;
   return result;
 }
@@ -416,7 +416,7 @@ std::optional<FlippedKernel> matchFlip(Value kernel, Operation *conv, unsigned k
     return std::nullopt;
   Value root = rootBuffer(source);
   for (Operation *op = flip->getNextNode(); op != conv; op = op->getNextNode())
-    if (mayWrite(op, root))
+    if (mayWrite(op, root, /*seeLibraryCalls=*/true))
       return std::nullopt;
   return FlippedKernel{source, flip};
 }
@@ -441,6 +441,8 @@ public:
     target.takesEpilogueKinds = true;
     target.foldF32Consumers = true;
     target.foldRelu = true;
+    target.rules.seeLibraryCalls = true;
+    target.rules.reusedTransposeBuffers = true;
     LibraryGemmCounts counts;
     for (linalg::LinalgOp op : gemms)
       (void)rewriteToLibraryGemm(op, module, target, counts);
@@ -533,7 +535,7 @@ private:
       padded = matchPadding(x, op, shape->xh, shape->xw);
 
     // A low-precision result every reader rounds is written rounded.
-    Operation *fill = foldableZeroInit(written, op);
+    Operation *fill = foldableZeroInit(written, op, /*seeLibraryCalls=*/true);
     float beta = fill ? 0.0f : 1.0f;
     std::optional<int32_t> narrowed;
     SmallVector<Operation *> readers;

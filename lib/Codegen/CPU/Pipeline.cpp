@@ -9,7 +9,7 @@ using namespace mlir;
 using ampc::detail::addUpstream;
 
 void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions &options) {
-  detail::addAMPToFusedLinalg(pm);
+  detail::addAMPToFusedLinalg(pm, /*keepContractions=*/true);
   // FMA in the multiply-adds of contractions and reductions.
   pm.addNestedPass<func::FuncOp>(createAMPCPUContract());
   // Matmuls: register-sized tiles, vectorized (f16/bf16 widened to f32) —

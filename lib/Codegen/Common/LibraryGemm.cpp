@@ -92,10 +92,10 @@ static std::optional<Value> writtenByLibraryCall(func::CallOp call) {
   return rootBuffer(extract.getSource());
 }
 
-bool mayWrite(Operation *op, Value root) {
+bool mayWrite(Operation *op, Value root, bool seeLibraryCalls) {
   if (isMemoryEffectFree(op))
     return false;
-  if (auto call = dyn_cast<func::CallOp>(op))
+  if (auto call = dyn_cast<func::CallOp>(op); call && seeLibraryCalls)
     if (std::optional<Value> written = writtenByLibraryCall(call))
       return *written == root;
   auto effects = dyn_cast<MemoryEffectOpInterface>(op);
@@ -116,20 +116,33 @@ bool mayWrite(Operation *op, Value root) {
 /// If `input` is a fresh buffer written only by a linalg.transpose of its
 /// last two dims and read only by `gemm`, returns the transpose (whose source
 /// the GEMM can read with the flag flipped instead).
-linalg::TransposeOp foldableTranspose(Value input, Operation *gemm) {
-  auto alloc = input.getDefiningOp<memref::AllocOp>();
-  if (!alloc)
+/// The one transpose writing `input`, when nothing but `gemm` reads it.
+static linalg::TransposeOp soleTranspose(Value input, Operation *gemm) {
+  linalg::TransposeOp transpose;
+  for (Operation *user : input.getUsers()) {
+    if (user == gemm || isa<memref::DeallocOp>(user))
+      continue;
+    auto candidate = dyn_cast<linalg::TransposeOp>(user);
+    if (!candidate || transpose || candidate.getInit() != input)
+      return nullptr;
+    transpose = candidate;
+  }
+  if (!transpose || transpose->getBlock() != gemm->getBlock() ||
+      !transpose->isBeforeInBlock(gemm))
     return nullptr;
-  // The buffer may hold several transposed copies in turn (bufferization
-  // reuses one for each): the GEMM's must be the last write before it and
-  // the next use after it must overwrite or free it.
+  return transpose;
+}
+
+/// The transpose whose copy `gemm` reads from a buffer that holds several
+/// transposed copies in turn (bufferization reuses one for each): the last
+/// write before the GEMM, the next use after it an overwrite or a free.
+static linalg::TransposeOp lastTranspose(Value input, Operation *gemm) {
   Block *block = gemm->getBlock();
   for (Operation *user : input.getUsers()) {
     if (isa<memref::DeallocOp, memref::DimOp>(user))
       continue;
     auto transpose = dyn_cast<linalg::TransposeOp>(user);
-    if (user->getBlock() != block ||
-        (transpose && transpose.getInput() == input))
+    if (user->getBlock() != block || (transpose && transpose.getInput() == input))
       return nullptr;
   }
   auto usesInput = [&](Operation *op) {
@@ -149,6 +162,16 @@ linalg::TransposeOp foldableTranspose(Value input, Operation *gemm) {
     if (!overwrite || overwrite.getInit() != input)
       return nullptr;
   }
+  return transpose;
+}
+
+linalg::TransposeOp foldableTranspose(Value input, Operation *gemm, const FoldingRules &rules) {
+  if (!input.getDefiningOp<memref::AllocOp>())
+    return nullptr;
+  linalg::TransposeOp transpose =
+      rules.reusedTransposeBuffers ? lastTranspose(input, gemm) : soleTranspose(input, gemm);
+  if (!transpose)
+    return nullptr;
   // Only the last two dims swap; a batch dim stays in place.
   ArrayRef<int64_t> permutation = transpose.getPermutation();
   int64_t rank = permutation.size();
@@ -163,7 +186,7 @@ linalg::TransposeOp foldableTranspose(Value input, Operation *gemm) {
   // The source must hold the same values when the GEMM reads it.
   Value root = rootBuffer(source);
   for (Operation *op = transpose->getNextNode(); op != gemm; op = op->getNextNode())
-    if (mayWrite(op, root))
+    if (mayWrite(op, root, rules.seeLibraryCalls))
       return nullptr;
   return transpose;
 }
@@ -200,12 +223,12 @@ bool writesZeros(Operation *op, Value buffer) {
 /// allocation whose last writer before the copy is a zero fill. One zeroed
 /// tensor feeding several matmuls bufferizes to such a buffer and a copy per
 /// matmul.
-bool copiesZeros(memref::CopyOp copy) {
+static bool copiesZeros(memref::CopyOp copy, bool seeLibraryCalls) {
   Value source = copy.getSource();
   if (!source.getDefiningOp<memref::AllocOp>())
     return false;
   for (Operation *op = copy->getPrevNode(); op; op = op->getPrevNode()) {
-    if (!mayWrite(op, source))
+    if (!mayWrite(op, source, seeLibraryCalls))
       continue;
     auto fill = dyn_cast<linalg::FillOp>(op);
     return fill && fill.getOutputs()[0] == source && isZeroFill(fill);
@@ -216,7 +239,7 @@ bool copiesZeros(memref::CopyOp copy) {
 /// The op that zeroes `output` for `gemm` (output being a fresh allocation,
 /// only its uses can touch it): a linalg.fill of zero, or a copy from a
 /// buffer that holds zeros, as the last writer before the GEMM.
-Operation *foldableZeroInit(Value output, Operation *gemm) {
+Operation *foldableZeroInit(Value output, Operation *gemm, bool seeLibraryCalls) {
   if (!output.getDefiningOp<memref::AllocOp>())
     return nullptr;
   for (Operation *op = gemm->getPrevNode(); op; op = op->getPrevNode()) {
@@ -227,7 +250,7 @@ Operation *foldableZeroInit(Value output, Operation *gemm) {
     if (auto fill = dyn_cast<linalg::FillOp>(op))
       return fill.getOutputs()[0] == output && isZeroFill(fill) ? op : nullptr;
     if (auto copy = dyn_cast<memref::CopyOp>(op))
-      return copy.getTarget() == output && copiesZeros(copy) ? op : nullptr;
+      return copy.getTarget() == output && copiesZeros(copy, seeLibraryCalls) ? op : nullptr;
     return nullptr;
   }
   return nullptr;
@@ -339,13 +362,14 @@ std::optional<BiasEpilogue> matchBiasEpilogue(linalg::GenericOp generic, Value c
 /// Whether the GEMM `gemm` may run at `consumer` instead (later in the same
 /// block): nothing in between writes what it reads, and nothing in between
 /// but the allocation touches `output`.
-bool canMoveGemmTo(Operation *gemm, Operation *consumer, ArrayRef<Value> reads, Value output) {
+bool canMoveGemmTo(Operation *gemm, Operation *consumer, ArrayRef<Value> reads, Value output,
+                   bool seeLibraryCalls) {
   if (consumer->getBlock() != gemm->getBlock() || !gemm->isBeforeInBlock(consumer))
     return false;
   Value outputRoot = rootBuffer(output);
   for (Operation *op = gemm->getNextNode(); op != consumer; op = op->getNextNode()) {
     for (Value read : reads)
-      if (mayWrite(op, rootBuffer(read)))
+      if (mayWrite(op, rootBuffer(read), seeLibraryCalls))
         return false;
     if (op == outputRoot.getDefiningOp())
       continue;
@@ -530,7 +554,7 @@ LogicalResult rewriteToLibraryGemm(linalg::LinalgOp op, ModuleOp module,
   SmallVector<Operation *> folded;
   bool sameBuffer = a.buffer == b.buffer;
   for (Operand *operand : {&a, &b}) {
-    if (linalg::TransposeOp transpose = foldableTranspose(operand->buffer, op)) {
+    if (linalg::TransposeOp transpose = foldableTranspose(operand->buffer, op, target.rules)) {
       operand->buffer = transpose.getInput();
       operand->transposed = !operand->transposed;
       folded.push_back(transpose);
@@ -544,7 +568,7 @@ LogicalResult rewriteToLibraryGemm(linalg::LinalgOp op, ModuleOp module,
     }
   }
   float beta = 1.0f;
-  Operation *fill = foldableZeroInit(c, op);
+  Operation *fill = foldableZeroInit(c, op, target.rules.seeLibraryCalls);
   if (fill) {
     beta = 0.0f;
     folded.push_back(fill);
@@ -573,7 +597,7 @@ LogicalResult rewriteToLibraryGemm(linalg::LinalgOp op, ModuleOp module,
     if (generic && !batch && (readers.size() == 1 || llvm::is_contained(generic.getDpsInits(), c)))
       epilogue = matchBiasEpilogue(generic, c, lowType, target.foldRelu);
     if (epilogue && !canMoveGemmTo(op, epilogue->generic, {a.buffer, b.buffer, epilogue->bias},
-                                   epilogue->output))
+                                   epilogue->output, target.rules.seeLibraryCalls))
       epilogue.reset();
     // The GEMM must not read what it writes (an output that reuses an
     // operand's buffer).

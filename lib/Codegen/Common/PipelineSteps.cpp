@@ -14,15 +14,19 @@ void ampc::detail::addUpstream(OpPassManager &pm, StringRef spec) {
     llvm::report_fatal_error(llvm::Twine("ampc: bad built-in pass spec: ") + spec);
 }
 
-void ampc::detail::addAMPToFusedLinalg(OpPassManager &pm) {
+void ampc::detail::addAMPToFusedLinalg(OpPassManager &pm, bool keepContractions) {
   // amp ops become arith/linalg/tensor.
   pm.addPass(createConvertAMPToStandard());
   // Elementwise arith on tensors (casts, selects) becomes linalg so that it
   // bufferizes and fuses like the rest.
   addUpstream(pm, "func.func(convert-elementwise-to-linalg)");
   // Fuse producer/consumer elementwise generics: fewer passes over memory
-  // (GEMMs and convolutions stay as they are, for the libraries).
-  pm.addNestedPass<func::FuncOp>(createAMPFuseElementwise());
+  // (with keepContractions, GEMMs and convolutions stay as they are, for
+  // the libraries).
+  if (keepContractions)
+    pm.addNestedPass<func::FuncOp>(createAMPFuseElementwise());
+  else
+    addUpstream(pm, "func.func(linalg-fuse-elementwise-ops)");
 }
 
 void ampc::detail::addBufferizationToOutParams(OpPassManager &pm) {

@@ -19,7 +19,8 @@ void ampc::buildCUDALoweringPipeline(OpPassManager &pm, const CUDALoweringOption
   // A C entry point (_mlir_ciface_<name>) per function of the input, asked
   // for before the runtime's declarations join the module.
   addUpstream(pm, "func.func(llvm-request-c-wrappers)");
-  detail::addAMPToFusedLinalg(pm);
+  // (The CUDA lowering keeps upstream fusion until measured on a GPU.)
+  detail::addAMPToFusedLinalg(pm, /*keepContractions=*/false);
   // Scalars from 0-d tensors (step counters, the loss scale) are computed
   // where they are used: the tensors are in device memory.
   pm.addNestedPass<func::FuncOp>(createAMPGPUSinkScalars());

@@ -26,6 +26,18 @@ struct Operand {
   bool transposed = false;
 };
 
+/// What the matchers may assume beyond upstream ops' memory effects. The
+/// GPU pass keeps the defaults (what was measured on a GPU); the CPU pass
+/// turns both on.
+struct FoldingRules {
+  /// Calls into ampc's runtimes (emitted by these passes) write only their
+  /// output operand, traced from its pointer back to its buffer.
+  bool seeLibraryCalls = false;
+  /// A transpose may fold from a buffer that holds several transposed
+  /// copies in turn (its GEMM's must be the last write before it).
+  bool reusedTransposeBuffers = false;
+};
+
 /// The runtimes' element type codes (0 f32, 1 f16, 2 bf16).
 std::optional<int32_t> typeCode(mlir::Type type);
 
@@ -41,12 +53,13 @@ bool hasUnitInnerStride(mlir::Value buffer);
 /// May `op` write to the buffer `root`? Distinct allocations never alias;
 /// distinct step arguments are assumed not to (the runtime passes distinct
 /// buffers).
-bool mayWrite(mlir::Operation *op, mlir::Value root);
+bool mayWrite(mlir::Operation *op, mlir::Value root, bool seeLibraryCalls = false);
 
 /// If `input` is a fresh buffer written only by a linalg.transpose of its
 /// last two dims and read only by `gemm`, returns the transpose (whose source
 /// the GEMM can read with the flag flipped instead).
-mlir::linalg::TransposeOp foldableTranspose(mlir::Value input, mlir::Operation *gemm);
+mlir::linalg::TransposeOp foldableTranspose(mlir::Value input, mlir::Operation *gemm,
+                                            const FoldingRules &rules = {});
 
 /// Whether `fill` writes a constant zero.
 bool isZeroFill(mlir::linalg::FillOp fill);
@@ -59,7 +72,8 @@ bool writesZeros(mlir::Operation *op, mlir::Value buffer);
 /// The op that zeroes `output` for `op` (output being a fresh allocation,
 /// only its uses can touch it): a linalg.fill of zero, or a copy from a
 /// buffer that holds zeros, as the last writer before `op`.
-mlir::Operation *foldableZeroInit(mlir::Value output, mlir::Operation *op);
+mlir::Operation *foldableZeroInit(mlir::Value output, mlir::Operation *op,
+                                  bool seeLibraryCalls = false);
 
 /// A bias addition (and, where allowed, a ReLU after it) that a library
 /// epilogue can compute: a 2-D elementwise generic reading the GEMM's result
@@ -81,7 +95,8 @@ std::optional<BiasEpilogue> matchBiasEpilogue(mlir::linalg::GenericOp generic, m
 /// nothing in between writes what it reads, and nothing in between but the
 /// allocation touches `output`.
 bool canMoveGemmTo(mlir::Operation *gemm, mlir::Operation *consumer,
-                   llvm::ArrayRef<mlir::Value> reads, mlir::Value output);
+                   llvm::ArrayRef<mlir::Value> reads, mlir::Value output,
+                   bool seeLibraryCalls = false);
 
 /// The users of a GEMM result buffer besides the GEMM, its folded zero fill
 /// and its frees.
@@ -126,6 +141,7 @@ struct LibraryGemmTarget {
   bool foldF32Consumers = false;
   /// Whether a ReLU after the bias addition folds in.
   bool foldRelu = false;
+  FoldingRules rules;
 };
 
 /// What rewriteToLibraryGemm folded, for the passes' statistics.

@@ -17,7 +17,10 @@ void addUpstream(mlir::OpPassManager &pm, llvm::StringRef spec);
 
 /// amp ops to upstream ops, elementwise arith on tensors to linalg, and
 /// producer/consumer fusion of elementwise generics.
-void addAMPToFusedLinalg(mlir::OpPassManager &pm);
+/// `keepContractions`: fuse nothing into contractions and convolutions
+/// (amp-fuse-elementwise, for the CPU's oneDNN route); else upstream's
+/// linalg-fuse-elementwise-ops, as the CUDA lowering was measured with.
+void addAMPToFusedLinalg(mlir::OpPassManager &pm, bool keepContractions);
 
 /// Tensors to buffers across function boundaries, with results turned into
 /// caller-provided out-params (no ownership transfer across the C ABI).
