@@ -553,6 +553,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     // vcvtneps2bf16 where the target has it; integer ops (no libgcc
     // routine) where it does not.
     cpuLowering.nativeBF16Conversions = llvm::is_contained(host->checkedFeatures, "avx512bf16");
+    cpuLowering.nativeF16Gemm = llvm::is_contained(host->checkedFeatures, "avx512fp16");
     buildCPULoweringPipeline(lower, cpuLowering);
   }
   if (options.printPipeline) {

@@ -39,6 +39,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                           llvm::cl::desc("Leave bf16 conversions to LLVM (targets with "
                                          "AVX512-BF16) instead of expanding them"),
                           llvm::cl::init(false)};
+  Option<bool> nativeF16Gemm{*this, "native-f16-gemm",
+                             llvm::cl::desc("The target has f16 matmul kernels (AVX512-FP16): "
+                                            "f16 contractions are not widened to f32"),
+                             llvm::cl::init(false)};
 };
 } // namespace
 
@@ -62,6 +66,7 @@ void ampc::registerPipelines() {
         lowering.libraryGemm = options.gemm == CPUGemm::OneDNN;
         lowering.parallelLoops = options.parallel;
         lowering.nativeBF16Conversions = options.nativeBF16;
+        lowering.nativeF16Gemm = options.nativeF16Gemm;
         buildCPULoweringPipeline(pm, lowering);
       });
   PassPipelineRegistration<CUDAPipelineOptions>(

@@ -10,6 +10,12 @@ using ampc::detail::addUpstream;
 
 void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions &options) {
   detail::addAMPToFusedLinalg(pm, /*keepContractions=*/true);
+  // f16 contractions without f16 kernels: exact f32 copies, made once per
+  // value and fused into their producers.
+  if (options.libraryGemm && !options.nativeF16Gemm) {
+    pm.addNestedPass<func::FuncOp>(createAMPCPUWidenF16());
+    pm.addNestedPass<func::FuncOp>(createAMPFuseElementwise());
+  }
   // FMA in the multiply-adds of contractions and reductions.
   pm.addNestedPass<func::FuncOp>(createAMPCPUContract());
   // Matmuls: register-sized tiles, vectorized (f16/bf16 widened to f32) —

@@ -28,6 +28,9 @@ struct CPULoweringOptions {
   /// are left to LLVM (vcvtneps2bf16) instead of being expanded to integer
   /// operations.
   bool nativeBF16Conversions = false;
+  /// The target has f16 matmul kernels (AVX512-FP16): f16 contractions stay
+  /// f16 for oneDNN. Without them (amp-cpu-widen-f16) they read f32 copies.
+  bool nativeF16Gemm = false;
 };
 
 /// amp-lower-to-cpu: amp + upstream dialects on tensors to the LLVM dialect,

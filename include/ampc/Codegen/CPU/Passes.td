@@ -145,6 +145,31 @@ def AMPCPUContract : Pass<"amp-cpu-contract", "::mlir::func::FuncOp"> {
   ];
 }
 
+def AMPCPUWidenF16 : Pass<"amp-cpu-widen-f16", "::mlir::func::FuncOp"> {
+  let summary = "Feed f16 contractions and convolutions f32 copies (CPUs without f16 kernels)";
+  let description = [{
+    Part of the CPU lowering (`cpu-gemm=onednn`) for targets without
+    AVX512-FP16, on tensors. A contraction or convolution (reduction loops,
+    an `out + a * b` payload) with f16 inputs and an f32 accumulator reads
+    f32 copies of its inputs instead: every f16 value is exactly an f32
+    value, so the result is the one f16 inputs with f32 accumulation give,
+    and oneDNN runs its f32 kernels on them directly instead of converting
+    both operands at every call. Each f16 value gets one copy however many
+    contractions read it, and the copy fuses into the value's producer where
+    that is its only reader (the cast of a master weight then writes the
+    f16-rounded weight in f32). Elementwise readers that only extend the f16
+    value to f32 in their payload (a ReLU backward's mask) read the copy
+    too, so that an f16 activation is stored once, in f32, and never in
+    f16. Named ops become `linalg.generic`s, which `amp-cpu-library-gemm`
+    recognises as well.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let statistics = [
+    Statistic<"numWidened", "widened", "Contractions and convolutions given f32 inputs">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // C entry points
 //===----------------------------------------------------------------------===//
