@@ -263,6 +263,10 @@ FailureOr<SmallVector<Value>> AMPDifferentiatePass::buildOptimizer(OpBuilder &b,
                                          b.getNamedAttr("momentum", f64(momentum)),
                                          b.getNamedAttr("nesterov", b.getBoolAttr(nesterov)),
                                          b.getNamedAttr("weight_decay", f64(weightDecay))};
+    // No run-time hyperparameters yet (amp-hyperparameters adds them).
+    attrs.push_back(b.getNamedAttr(
+        "operandSegmentSizes",
+        b.getDenseI32ArrayAttr({1, 1, static_cast<int32_t>(operands.size() - 2), 0, 0, 0})));
     update = amp::SGDOp::create(b, loc, results, operands, attrs);
   } else {
     Value m = addState(type), v = addState(type), counter = addState(counterType);
@@ -274,6 +278,8 @@ FailureOr<SmallVector<Value>> AMPDifferentiatePass::buildOptimizer(OpBuilder &b,
     SmallVector<NamedAttribute> attrs = {b.getNamedAttr("lr", f64(lr)), b.getNamedAttr("beta1", f64(beta1)),
                                          b.getNamedAttr("beta2", f64(beta2)), b.getNamedAttr("eps", f64(eps)),
                                          b.getNamedAttr("weight_decay", f64(decay))};
+    attrs.push_back(b.getNamedAttr("operandSegmentSizes",
+                                   b.getDenseI32ArrayAttr({1, 1, 1, 1, 1, 0, 0, 0, 0, 0})));
     if (optimizer == DifferentiateOptimizer::Adam)
       update = amp::AdamOp::create(b, loc, results, operands, attrs);
     else
@@ -394,15 +400,29 @@ FailureOr<BuiltStep> AMPDifferentiatePass::buildStep(func::FuncOp forward, func:
     return forward.emitError("amp-differentiate: no param affects the loss");
 
   // Optimizer updates; results are the state in argument order, then the loss.
+  // State is named as torch.optim's state_dict names it, by param number.
   DenseMap<Value, Value> updated;
-  for (auto [param, grad] : llvm::zip(params, *grads)) {
+  auto setName = [&](BlockArgument arg, const Twine &name) {
+    step.setArgAttr(arg.getArgNumber(), amp::AMPDialect::kNameAttrName,
+                    StringAttr::get(ctx, name));
+  };
+  for (auto [k, param, grad] : llvm::enumerate(params, *grads)) {
+    setName(cast<BlockArgument>(param), "param." + Twine(k));
     unsigned firstState = step.getNumArguments();
     FailureOr<SmallVector<Value>> results = buildOptimizer(b, step, param, grad);
     if (failed(results))
       return failure();
     updated[param] = (*results)[0];
-    for (unsigned i = 1; i < results->size(); ++i)
-      updated[step.getArgument(firstState + i - 1)] = (*results)[i];
+    static const StringRef sgdState[] = {"momentum_buffer", "step"};
+    static const StringRef adamState[] = {"exp_avg", "exp_avg_sq", "step"};
+    ArrayRef<StringRef> stateNames = optimizer == DifferentiateOptimizer::SGD
+                                         ? ArrayRef<StringRef>(sgdState)
+                                         : ArrayRef<StringRef>(adamState);
+    for (unsigned i = 1; i < results->size(); ++i) {
+      BlockArgument state = step.getArgument(firstState + i - 1);
+      setName(state, stateNames[i - 1] + "." + Twine(k));
+      updated[state] = (*results)[i];
+    }
   }
   SmallVector<Value> results;
   SmallVector<DictionaryAttr> resultAttrs;

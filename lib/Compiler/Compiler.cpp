@@ -452,6 +452,73 @@ static LogicalResult checkCudaTarget(Location loc, const CUDALoweringOptions &cu
   return success();
 }
 
+/// The dynamic-scaler flags the command line gave.
+static SmallVector<StringRef> givenDynamicScalerFlags(const CompilerOptions &options) {
+  SmallVector<StringRef> flags;
+  if (options.initScale)
+    flags.push_back("--loss-scale-init");
+  if (options.growthFactor)
+    flags.push_back("--loss-scale-growth-factor");
+  if (options.backoffFactor)
+    flags.push_back("--loss-scale-backoff");
+  if (options.growthInterval)
+    flags.push_back("--loss-scale-growth-interval");
+  if (options.minScale)
+    flags.push_back("--loss-scale-min");
+  if (options.maxScale)
+    flags.push_back("--loss-scale-max");
+  return flags;
+}
+
+/// The loss-scaling part of amp-pipeline's options from ampc's flags; each
+/// knob must fit the mode it is for.
+static LogicalResult configureLossScaling(Location loc, const CompilerOptions &options,
+                                          AMPPipelineOptions &pipeline) {
+  using Choice = AMPPipelineOptions::LossScalingChoice;
+  pipeline.lossScaling = options.lossScaling;
+  // A static scale given alone asks for static scaling.
+  if (options.lossScale && options.lossScaling == Choice::Auto)
+    pipeline.lossScaling = Choice::Static;
+  LossScalingMode mode = pipeline.getLossScalingMode();
+  StringRef modeName = mode == LossScalingMode::Dynamic  ? "dynamic"
+                       : mode == LossScalingMode::Static ? "static"
+                                                         : "none";
+  if (options.lossScale && mode != LossScalingMode::Static)
+    return emitError(loc) << "ampc: --loss-scale is the fixed scale of --loss-scaling=static; "
+                             "this compile's loss scaling is "
+                          << modeName;
+  SmallVector<StringRef> dynamicFlags = givenDynamicScalerFlags(options);
+  if (!dynamicFlags.empty() && mode != LossScalingMode::Dynamic)
+    return emitError(loc) << "ampc: " << dynamicFlags.front()
+                          << " is an option of dynamic loss scaling; this compile's loss "
+                             "scaling is "
+                          << modeName << " (--loss-scaling=dynamic, or fp16's default)";
+  if (options.lossScale)
+    pipeline.scale = *options.lossScale;
+  if (options.initScale)
+    pipeline.initScale = *options.initScale;
+  if (options.growthFactor)
+    pipeline.growthFactor = *options.growthFactor;
+  if (options.backoffFactor)
+    pipeline.backoffFactor = *options.backoffFactor;
+  if (options.growthInterval)
+    pipeline.growthInterval = *options.growthInterval;
+  if (options.minScale)
+    pipeline.minScale = *options.minScale;
+  if (options.maxScale)
+    pipeline.maxScale = *options.maxScale;
+  // The pass checks the values; checking here too names the flags.
+  if (!(pipeline.scale > 0) || !(pipeline.initScale > 0) || !(pipeline.growthFactor > 1) ||
+      !(pipeline.backoffFactor > 0 && pipeline.backoffFactor < 1) ||
+      pipeline.growthInterval <= 0 || !(pipeline.minScale >= 0) || !(pipeline.maxScale >= 0) ||
+      (pipeline.maxScale > 0 && pipeline.maxScale < pipeline.minScale))
+    return emitError(loc) << "ampc: invalid loss-scaling options: needs --loss-scale > 0, "
+                             "--loss-scale-init > 0, --loss-scale-growth-factor > 1, 0 < "
+                             "--loss-scale-backoff < 1, --loss-scale-growth-interval > 0, 0 <= "
+                             "--loss-scale-min <= --loss-scale-max (0: no clamp)";
+  return success();
+}
+
 LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                             const CompilerOptions &options) {
   MLIRContext *ctx = module.getContext();
@@ -465,9 +532,15 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   // FP32 compiles run no mixed-precision pass: options of those passes
   // would be silently ignored.
   if (!options.precision) {
+    SmallVector<StringRef> given = givenDynamicScalerFlags(options);
+    if (options.lossScale)
+      given.insert(given.begin(), "--loss-scale");
     if (options.lossScaling != AMPPipelineOptions::LossScalingChoice::Auto)
-      return emitError(loc) << "ampc: --loss-scaling needs --precision=fp16 or bf16 (an fp32 "
-                               "step is compiled as it is)";
+      given.insert(given.begin(), "--loss-scaling");
+    if (!given.empty())
+      return emitError(loc) << "ampc: " << given.front()
+                            << " needs --precision=fp16 or bf16 (an fp32 step is compiled as "
+                               "it is)";
     if (options.persistentCopies)
       return emitError(loc) << "ampc: --persistent-copies needs --precision=fp16 or bf16 (an "
                                "fp32 step has no low-precision copies)";
@@ -508,6 +581,18 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   if (binary && options.outputPath == "-")
     return emitError(loc) << "ampc: binary output needs -o FILE";
 
+  // Run-time hyperparameters: lr by default on the CPU. The CUDA runtime
+  // passes state, batch and loss only; it has not been run with more.
+  std::vector<std::string> hyperparameters;
+  if (options.hyperparameters)
+    hyperparameters = *options.hyperparameters;
+  else if (options.target == Target::CPU)
+    hyperparameters = {"lr"};
+  if (options.target == Target::CUDA && !hyperparameters.empty())
+    return emitError(loc) << "ampc: --hyperparameters is for --target=cpu for now (the CUDA "
+                             "runtime does not pass run-time hyperparameters yet); use "
+                             "--hyperparameters=none";
+
   // 1. Mixed precision (or, for fp32, the contract check alone). TOSA models
   // are brought to linalg first, like amp-opt --amp-ingest.
   PassManager amp(ctx);
@@ -532,7 +617,11 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   if (options.precision) {
     AMPPipelineOptions pipeline;
     pipeline.computeType = *options.precision;
-    pipeline.lossScaling = options.lossScaling;
+    if (failed(configureLossScaling(loc, options, pipeline)))
+      return failure();
+    pipeline.hyperparameters = ArrayRef<std::string>(hyperparameters);
+    // The CUDA runtime reads state and loss only (not yet run with more).
+    pipeline.reportFoundInf = options.target == Target::CPU;
     pipeline.policy = options.policyFile;
     pipeline.report = options.reportFile;
     pipeline.persistentCopies = options.persistentCopies;
@@ -540,6 +629,11 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     buildAMPPipeline(amp, pipeline);
   } else {
     amp.addPass(createAMPVerifyTrainingStep());
+    if (!hyperparameters.empty()) {
+      AMPHyperparametersOptions hyper;
+      hyper.inputs.assign(hyperparameters.begin(), hyperparameters.end());
+      amp.addPass(createAMPHyperparameters(hyper));
+    }
     if (options.gradAccumulation)
       amp.addPass(createAMPGradAccumulation());
   }

@@ -3,6 +3,7 @@
 #include "ampc/Compiler/Compiler.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/Support/JSON.h"
 
 using namespace mlir;
@@ -29,10 +30,65 @@ static std::optional<StringRef> dtypeName(Type type) {
   return std::nullopt;
 }
 
-static StringRef precisionName(const CompilerOptions &options) {
-  if (!options.precision)
-    return "fp32";
-  return *options.precision == amp::Precision::f16 ? "fp16" : "bf16";
+/// The low precisions the module computes in, read from its types (so an
+/// amp-pipeline output compiled with --precision=fp32 is described as what it
+/// is): "fp32", "fp16", "bf16" or "fp16+bf16".
+static std::string precisionFromIR(ModuleOp module) {
+  bool f16 = false, bf16 = false;
+  auto see = [&](Type type) {
+    Type elt = getElementTypeOrSelf(type);
+    f16 |= elt.isF16();
+    bf16 |= elt.isBF16();
+  };
+  module.walk([&](Operation *op) {
+    for (Type type : op->getResultTypes())
+      see(type);
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          see(arg.getType());
+  });
+  if (f16 && bf16)
+    return "fp16+bf16";
+  return f16 ? "fp16" : bf16 ? "bf16" : "fp32";
+}
+
+/// The loss scaling the module's training steps do, read from the IR:
+/// amp.update_scale is dynamic scaling (its attributes are the scaler's
+/// options, the scale argument's amp.init its initial value); amp.unscale
+/// alone is a static scale.
+static std::pair<std::string, llvm::json::Object> lossScalingFromIR(ModuleOp module) {
+  llvm::json::Object options;
+  amp::UpdateScaleOp update;
+  module.walk([&](amp::UpdateScaleOp op) {
+    update = op;
+    return WalkResult::interrupt();
+  });
+  if (update) {
+    if (auto arg = dyn_cast<BlockArgument>(update.getScale()))
+      if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+        if (auto init = func.getArgAttrOfType<FloatAttr>(arg.getArgNumber(),
+                                                         amp::AMPDialect::kInitAttrName))
+          options["init_scale"] = init.getValueAsDouble();
+    options["growth_factor"] = update.getGrowthFactor().convertToDouble();
+    options["backoff_factor"] = update.getBackoffFactor().convertToDouble();
+    options["growth_interval"] = update.getGrowthInterval();
+    options["min_scale"] = update.getMinScale().convertToDouble();
+    double max = update.getMaxScale().convertToDouble();
+    options["max_scale"] = std::isinf(max) ? 0.0 : max;
+    return {"dynamic", std::move(options)};
+  }
+  amp::UnscaleOp unscale;
+  module.walk([&](amp::UnscaleOp op) {
+    unscale = op;
+    return WalkResult::interrupt();
+  });
+  if (!unscale)
+    return {"none", std::move(options)};
+  DenseElementsAttr value;
+  if (matchPattern(unscale.getScale(), m_Constant(&value)) && value.isSplat())
+    options["scale"] = value.getSplatValue<APFloat>().convertToDouble();
+  return {"static", std::move(options)};
 }
 
 static llvm::json::Value describe(func::FuncOp func, Type type, DictionaryAttr attrs,
@@ -40,6 +96,8 @@ static llvm::json::Value describe(func::FuncOp func, Type type, DictionaryAttr a
   llvm::json::Object entry{{"index", index}};
   if (auto role = attrs ? attrs.getAs<StringAttr>(amp::AMPDialect::kRoleAttrName) : nullptr)
     entry["role"] = role.getValue().str();
+  if (auto name = attrs ? attrs.getAs<StringAttr>(amp::AMPDialect::kNameAttrName) : nullptr)
+    entry["name"] = name.getValue().str();
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor) {
     func.emitError("ampc: entry point '") << func.getSymName() << "' takes or returns "
@@ -95,29 +153,14 @@ FailureOr<llvm::json::Object> ampc::buildManifest(ModuleOp module, StringRef inp
     return failure();
   if (functions.empty())
     return module.emitError("ampc: the module has no public function to export");
-  StringRef scaling = "none";
-  if (options.precision) {
-    AMPPipelineOptions pipeline;
-    pipeline.computeType = *options.precision;
-    pipeline.lossScaling = options.lossScaling;
-    switch (pipeline.getLossScalingMode()) {
-    case LossScalingMode::None:
-      scaling = "none";
-      break;
-    case LossScalingMode::Static:
-      scaling = "static";
-      break;
-    case LossScalingMode::Dynamic:
-      scaling = "dynamic";
-      break;
-    }
-  }
+  auto [scaling, scalerOptions] = lossScalingFromIR(module);
   llvm::json::Object manifest{
       {"format", "ampc-manifest-1"},
       {"input", inputPath.str()},
       {"target", options.target == Target::CPU ? "cpu" : "cuda"},
-      {"precision", precisionName(options).str()},
-      {"loss_scaling", scaling.str()},
+      {"precision", precisionFromIR(module)},
+      {"loss_scaling", scaling},
+      {"loss_scaler", std::move(scalerOptions)},
       {"policy", options.policyFile.empty() ? std::string("default") : options.policyFile},
       {"persistent_copies", options.persistentCopies},
       {"grad_accumulation", options.gradAccumulation},

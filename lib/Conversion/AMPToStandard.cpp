@@ -71,6 +71,32 @@ struct ScalarBuilder {
   }
   Value f64(double v) { return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v)); }
   Value toF32(Value v) { return arith::TruncFOp::create(b, loc, b.getF32Type(), v); }
+  /// A hyperparameter in f64: the run-time input (a tensor<f64>) when the op
+  /// has one, else the compiled value.
+  Value hyper(Value input, APFloat value) {
+    if (input)
+      return tensor::ExtractOp::create(b, loc, input, ValueRange{});
+    return f64(value.convertToDouble());
+  }
+  /// `fn(hyperparameter)` rounded to f32, as PyTorch passes a Python float
+  /// to an f32 kernel. Compiled values are folded here, so the IR of a step
+  /// without run-time inputs has plain f32 constants.
+  Value hyperF32(Value input, APFloat value, function_ref<double(double)> fn,
+                 function_ref<Value(Value)> fnValue) {
+    if (!input)
+      return f32(fn(value.convertToDouble()));
+    return toF32(fnValue(hyper(input, value)));
+  }
+  Value hyperF32(Value input, APFloat value) {
+    return hyperF32(input, value, [](double v) { return v; }, [](Value v) { return v; });
+  }
+  /// `1 - v` in f64.
+  Value oneMinus(Value v) { return arith::SubFOp::create(b, loc, f64(1.0), v); }
+  /// Whether a run-time hyperparameter is non-zero (torch skips the weight
+  /// decay term when it is 0, which matters for inf/NaN params).
+  Value isNonZero(Value v) {
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v, f64(0.0));
+  }
   /// Reads a tensor<i64> step counter and returns (step, step + 1, tensor of step + 1).
   std::tuple<Value, Value, Value> step(Value stepTensor) {
     Value step = tensor::ExtractOp::create(b, loc, stepTensor, ValueRange{});
@@ -119,10 +145,18 @@ struct SGDOpLowering : OpConversionPattern<amp::SGDOp> {
     auto type = cast<RankedTensorType>(op.getParam().getType());
     double wd = op.getWeightDecay().convertToDouble();
     double momentum = op.getMomentum().convertToDouble();
+    // The attribute decides whether there is a momentum buffer; a run-time
+    // momentum only changes its weight.
     bool hasMomentum = momentum != 0.0;
-    Value negLr = s.f32(-op.getLr().convertToDouble());
-    Value wdC = s.f32(wd), momentumC = s.f32(momentum);
+    Value lrInput = adaptor.getLrInput(), wdInput = adaptor.getWeightDecayInput();
+    Value negLr = s.hyperF32(
+        lrInput, op.getLr(), [](double v) { return -v; },
+        [&](Value v) { return arith::NegFOp::create(rewriter, loc, v); });
+    Value wdC = s.hyperF32(wdInput, op.getWeightDecay());
+    Value momentumC = s.hyperF32(adaptor.getMomentumInput(), op.getMomentum());
     Value dampC = s.f32(1.0 - op.getDampening().convertToDouble());
+    bool applyDecay = wdInput || wd != 0.0;
+    Value decayOn = wdInput ? s.isNonZero(s.hyper(wdInput, op.getWeightDecay())) : Value();
     Value first, nextStep;
     SmallVector<Value> inputs{adaptor.getParam(), adaptor.getGrad()};
     if (hasMomentum) {
@@ -137,8 +171,10 @@ struct SGDOpLowering : OpConversionPattern<amp::SGDOp> {
         rewriter, loc, type, inputs, hasMomentum ? 2 : 1,
         [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
           Value p = args[0], g = args[1];
-          if (wd != 0.0)
-            g = addScaled(b, l, g, wdC, p);
+          if (applyDecay) {
+            Value decayed = addScaled(b, l, g, wdC, p);
+            g = decayOn ? arith::SelectOp::create(b, l, decayOn, decayed, g) : decayed;
+          }
           if (!hasMomentum)
             return {addScaled(b, l, p, negLr, g)};
           Value running = addScaled(b, l, arith::MulFOp::create(b, l, args[2], momentumC),
@@ -163,45 +199,72 @@ struct AdamOpLowering : OpConversionPattern<AdamOp> {
     Location loc = op.getLoc();
     ScalarBuilder s{rewriter, loc};
     auto type = cast<RankedTensorType>(op.getParam().getType());
-    double lr = op.getLr().convertToDouble(), wd = op.getWeightDecay().convertToDouble();
-    double beta1 = op.getBeta1().convertToDouble(), beta2 = op.getBeta2().convertToDouble();
+    double wd = op.getWeightDecay().convertToDouble();
+    Value lrInput = adaptor.getLrInput(), wdInput = adaptor.getWeightDecayInput();
+    Value beta1Input = adaptor.getBeta1Input(), beta2Input = adaptor.getBeta2Input();
+    Value lr = s.hyper(lrInput, op.getLr());
+    Value beta1 = s.hyper(beta1Input, op.getBeta1());
+    Value beta2 = s.hyper(beta2Input, op.getBeta2());
     auto [step, next, nextTensor] = s.step(adaptor.getStep());
     (void)step;
     // Bias corrections in f64, as PyTorch computes them with Python floats.
     Value stepF = arith::SIToFPOp::create(rewriter, loc, rewriter.getF64Type(), next);
-    Value one = s.f64(1.0);
-    Value bc1 = arith::SubFOp::create(rewriter, loc, one,
-                                      math::PowFOp::create(rewriter, loc, s.f64(beta1), stepF));
-    Value bc2 = arith::SubFOp::create(rewriter, loc, one,
-                                      math::PowFOp::create(rewriter, loc, s.f64(beta2), stepF));
+    Value bc1 = s.oneMinus(math::PowFOp::create(rewriter, loc, beta1, stepF));
+    Value bc2 = s.oneMinus(math::PowFOp::create(rewriter, loc, beta2, stepF));
     Value negStepSize = s.toF32(arith::NegFOp::create(
-        rewriter, loc, arith::DivFOp::create(rewriter, loc, s.f64(lr), bc1)));
+        rewriter, loc, arith::DivFOp::create(rewriter, loc, lr, bc1)));
     Value bc2Sqrt = s.toF32(math::SqrtOp::create(rewriter, loc, bc2));
-    Value lerpWeight = s.f32(1.0 - beta1);
-    Value beta2C = s.f32(beta2), oneMinusBeta2 = s.f32(1.0 - beta2);
-    Value eps = s.f32(op.getEps().convertToDouble()), wdC = s.f32(wd);
-    Value decay = s.f32(1.0 - lr * wd);
-    bool smallWeight = std::abs(1.0 - beta1) < 0.5;
+    auto oneMinusValue = [](double v) { return 1.0 - v; };
+    auto oneMinusOp = [&](Value v) { return s.oneMinus(v); };
+    Value lerpWeight = s.hyperF32(beta1Input, op.getBeta1(), oneMinusValue, oneMinusOp);
+    Value beta2C = s.hyperF32(beta2Input, op.getBeta2());
+    Value oneMinusBeta2 = s.hyperF32(beta2Input, op.getBeta2(), oneMinusValue, oneMinusOp);
+    Value eps = s.hyperF32(adaptor.getEpsInput(), op.getEps());
+    Value wdC = s.hyperF32(wdInput, op.getWeightDecay());
+    Value decay;
+    if (lrInput || wdInput)
+      decay = s.toF32(s.oneMinus(arith::MulFOp::create(
+          rewriter, loc, lr, s.hyper(wdInput, op.getWeightDecay()))));
+    else
+      decay = s.f32(1.0 - op.getLr().convertToDouble() * wd);
+    bool applyDecay = wdInput || wd != 0.0;
+    Value decayOn = wdInput ? s.isNonZero(s.hyper(wdInput, op.getWeightDecay())) : Value();
+    // torch.lerp picks its formula by the weight's size: |1 - beta1| < 0.5.
+    bool smallWeight = std::abs(1.0 - op.getBeta1().convertToDouble()) < 0.5;
+    Value smallWeightOn;
+    if (beta1Input)
+      smallWeightOn = arith::CmpFOp::create(
+          rewriter, loc, arith::CmpFPredicate::OLT,
+          math::AbsFOp::create(rewriter, loc, s.oneMinus(beta1)), s.f64(0.5));
     Value oneF = s.f32(1.0);
     SmallVector<Value> results = buildElementwise(
         rewriter, loc, type,
         {adaptor.getParam(), adaptor.getGrad(), adaptor.getExpAvg(), adaptor.getExpAvgSq()}, 3,
         [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
           Value p = args[0], g = args[1], m = args[2], v = args[3];
-          if (decoupled && wd != 0.0)
-            p = arith::MulFOp::create(b, l, p, decay);
-          if (!decoupled && wd != 0.0)
-            g = addScaled(b, l, g, wdC, p);
+          auto onlyIf = [&](Value on, Value changed, Value unchanged) -> Value {
+            return on ? arith::SelectOp::create(b, l, on, changed, unchanged) : changed;
+          };
+          if (decoupled && applyDecay)
+            p = onlyIf(decayOn, arith::MulFOp::create(b, l, p, decay), p);
+          if (!decoupled && applyDecay)
+            g = onlyIf(decayOn, addScaled(b, l, g, wdC, p), g);
           // torch.lerp: the formula depends on the weight's size.
           Value diff = arith::SubFOp::create(b, l, g, m);
-          Value mNew;
-          if (smallWeight)
-            mNew = arith::AddFOp::create(b, l, m, arith::MulFOp::create(b, l, lerpWeight, diff));
-          else
-            mNew = arith::SubFOp::create(
+          auto smallForm = [&] {
+            return arith::AddFOp::create(b, l, m, arith::MulFOp::create(b, l, lerpWeight, diff));
+          };
+          auto largeForm = [&] {
+            return arith::SubFOp::create(
                 b, l, g,
                 arith::MulFOp::create(b, l, diff,
                                       arith::SubFOp::create(b, l, oneF, lerpWeight)));
+          };
+          Value mNew;
+          if (smallWeightOn)
+            mNew = arith::SelectOp::create(b, l, smallWeightOn, smallForm(), largeForm());
+          else
+            mNew = smallWeight ? Value(smallForm()) : Value(largeForm());
           Value vScaled = arith::MulFOp::create(b, l, v, beta2C);
           Value vNew = arith::AddFOp::create(
               b, l, vScaled,

@@ -10,6 +10,12 @@ using namespace mlir;
 void ampc::buildAMPPipeline(OpPassManager &pm, const AMPPipelineOptions &options) {
   // Check the contract first, so every later pass may rely on it.
   pm.addPass(createAMPVerifyTrainingStep());
+  // Scheduled hyperparameters become inputs before any pass clones the step.
+  if (!options.hyperparameters.empty()) {
+    AMPHyperparametersOptions hyper;
+    hyper.inputs.assign(options.hyperparameters.begin(), options.hyperparameters.end());
+    pm.addPass(createAMPHyperparameters(hyper));
+  }
   // Paint the graph with the policy; inserts amp.cast at boundaries.
   AMPAutocastOptions autocast;
   autocast.computeType = options.computeType;
@@ -27,6 +33,12 @@ void ampc::buildAMPPipeline(OpPassManager &pm, const AMPPipelineOptions &options
   scaling.growthFactor = options.growthFactor;
   scaling.backoffFactor = options.backoffFactor;
   scaling.growthInterval = options.growthInterval;
+  scaling.minScale = options.minScale;
+  scaling.reportFoundInf = options.reportFoundInf;
+  scaling.maxScale = options.maxScale;
+  // auto means "scale the training step if there is one": a forward-only
+  // module is not a mistake then.
+  scaling.warnWithoutStep = options.lossScaling != AMPPipelineOptions::LossScalingChoice::Auto;
   pm.addPass(createAMPLossScaling(scaling));
   // Split into accumulate/apply steps once the step is complete.
   if (options.gradAccumulation)

@@ -133,14 +133,15 @@ struct GradAccumulationPass
     func::FuncOp func = cloneStep(step, "_apply", symbols);
     SmallVector<Operation *> optimizers = collectOptimizers(func);
     auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
-    SmallVector<Value> results;
-    SmallVector<Role> roles;
+    SmallVector<Value> results, reports;
+    SmallVector<Role> roles, reportRoles;
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i) {
       std::optional<Role> role = amp::getResultRole(func, i);
       if (role == Role::loss)
         continue;
-      results.push_back(ret.getOperand(i));
-      roles.push_back(*role);
+      bool isState = amp::isMutableRole(*role);
+      (isState ? results : reports).push_back(ret.getOperand(i));
+      (isState ? roles : reportRoles).push_back(*role);
     }
     OpBuilder b(ret);
     for (Operation *opt : optimizers) {
@@ -150,6 +151,9 @@ struct GradAccumulationPass
       results.push_back(zerosLike(b, opt->getLoc(), acc));
       roles.push_back(Role::grad_accumulator);
     }
+    // State first, in argument order; the reports (found_inf) after it.
+    results.append(reports);
+    roles.append(reportRoles);
     setResults(func, results, roles);
     pruneFunction(func);
   }

@@ -41,7 +41,7 @@ struct LossScalingPass : public ampc::impl::AMPLossScalingBase<LossScalingPass> 
       if (failed(step) || failed(scaleStep(*step)))
         return signalPassFailure();
     }
-    if (!found)
+    if (!found && warnWithoutStep)
       getOperation().emitWarning("amp-loss-scaling: no function marked "
                                  "amp.training_step; nothing to scale");
   }
@@ -72,6 +72,11 @@ LogicalResult LossScalingPass::scaleStep(TrainingStep &step) {
                     b.getF32FloatAttr(static_cast<float>(initScale)));
     func.setArgAttr(trackerArg.getArgNumber(), amp::AMPDialect::kInitAttrName,
                     b.getI32IntegerAttr(0));
+    // GradScaler's state_dict names.
+    func.setArgAttr(scaleArg.getArgNumber(), amp::AMPDialect::kNameAttrName,
+                    b.getStringAttr("scale"));
+    func.setArgAttr(trackerArg.getArgNumber(), amp::AMPDialect::kNameAttrName,
+                    b.getStringAttr("growth_tracker"));
     scaleValue = scaleArg;
   } else {
     b.setInsertionPointToStart(&func.getBody().front());
@@ -114,12 +119,26 @@ LogicalResult LossScalingPass::scaleStep(TrainingStep &step) {
   unsigned stateIndex = 0;
   for (unsigned i = 0, e = func.getNumResults(); i < e; ++i) {
     std::optional<Role> role = amp::getResultRole(func, i);
-    if (!role || *role == Role::loss || *role == Role::scaler_state)
+    if (!role || !amp::isMutableRole(*role) || *role == Role::scaler_state)
       continue;
     // State results come in argument order, scaler state after the rest.
     BlockArgument old = stateArgs[stateIndex++];
     Value updated = step.ret.getOperand(i);
     step.ret.setOperand(i, arith::SelectOp::create(b, loc, ok, updated, old));
+  }
+
+  // The step reports whether it was skipped (GradScaler's found_inf), so
+  // that reading it costs no extra pass over the gradients.
+  if (reportFoundInf) {
+    Value trueValue = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+    Value foundInf = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({}, b.getI1Type()),
+        ValueRange{arith::XOrIOp::create(b, loc, ok, trueValue)});
+    unsigned foundInfIndex = step.lossResult;
+    (void)func.insertResult(foundInfIndex, foundInf.getType(),
+                            getRoleAttrDict(ctx, Role::found_inf));
+    step.ret->insertOperands(foundInfIndex, ValueRange{foundInf});
+    ++step.lossResult;
   }
 
   if (mode == LossScalingMode::Dynamic) {

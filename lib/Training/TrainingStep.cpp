@@ -75,6 +75,12 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
                               << arg.getType();
       ok = false;
     }
+    if (*role == Role::hyperparameter &&
+        arg.getType() != RankedTensorType::get({}, Float64Type::get(func.getContext()))) {
+      emitError(arg.getLoc()) << "hyperparameter argument #" << arg.getArgNumber()
+                              << " must be a tensor<f64>, got " << arg.getType();
+      ok = false;
+    }
     if (amp::isMutableRole(*role))
       stateArgs.push_back(arg);
   }
@@ -92,6 +98,13 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
         ok = false;
       }
       lossResult = i;
+    } else if (*role == Role::found_inf) {
+      // A report of the step, not state.
+      if (func.getResultTypes()[i] != RankedTensorType::get({}, IntegerType::get(func.getContext(), 1))) {
+        func.emitError() << "found_inf result #" << i << " must be a tensor<i1>, got "
+                         << func.getResultTypes()[i];
+        ok = false;
+      }
     } else {
       stateResults.push_back(i);
     }
@@ -217,7 +230,11 @@ BlockArgument ampc::addStateArgument(TrainingStep &step, Type type, Role role,
   DictionaryAttr roleAttrs = getRoleAttrDict(func.getContext(), role);
   unsigned argIndex = func.getNumArguments();
   (void)func.insertArgument(argIndex, type, roleAttrs, loc);
-  unsigned resultIndex = step.lossResult;
+  // After the last state result, before the reports (found_inf) and the loss.
+  unsigned resultIndex = 0;
+  for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+    if (std::optional<Role> role = amp::getResultRole(func, i); role && amp::isMutableRole(*role))
+      resultIndex = i + 1;
   (void)func.insertResult(resultIndex, type, roleAttrs);
   BlockArgument arg = func.getArgument(argIndex);
   // Return the argument unchanged until a pass sets the updated value.
@@ -238,7 +255,8 @@ void ampc::setStateResult(TrainingStep &step, BlockArgument arg, Value value) {
   }
   unsigned seen = 0;
   for (unsigned i = 0, e = func.getNumResults(); i < e; ++i) {
-    if (amp::getResultRole(func, i) == Role::loss)
+    std::optional<Role> role = amp::getResultRole(func, i);
+    if (!role || !amp::isMutableRole(*role))
       continue;
     if (seen++ == stateIndex) {
       step.ret.setOperand(i, value);

@@ -5,6 +5,12 @@ import subprocess
 import tempfile
 
 _PRECISIONS = ("fp32", "fp16", "bf16")
+# ampc's spelling of each precision, from either spelling.
+_PRECISION_ALIASES = {"f32": "fp32", "f16": "fp16"}
+# GradScaler's keyword -> ampc's flag.
+_SCALER_FLAGS = {"init_scale": "--loss-scale-init", "growth_factor": "--loss-scale-growth-factor",
+                 "backoff_factor": "--loss-scale-backoff", "growth_interval": "--loss-scale-growth-interval",
+                 "min_scale": "--loss-scale-min", "max_scale": "--loss-scale-max"}
 _LOSS_SCALING = ("auto", "none", "static", "dynamic")
 
 
@@ -23,9 +29,11 @@ def find_ampc():
     raise FileNotFoundError("ampc binary not found: set $AMPC or build it (scripts/test.sh)")
 
 
-def compile(path, output=None, target="cpu", precision="fp16", loss_scaling="auto",
+def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto",
             policy=None, persistent_copies=False, grad_accumulation=False, opt_level=2,
-            report=None, train=None, cpu_gemm="onednn", threads=None, cpu=None):
+            report=None, train=None, cpu_gemm="onednn", threads=None, cpu=None,
+            hyperparameters=None, loss_scale=None, init_scale=None, growth_factor=None,
+            backoff_factor=None, growth_interval=None, min_scale=None, max_scale=None):
     """Compiles an MLIR training step into a shared library (plus its JSON
     manifest next to it) and returns the library's path.
 
@@ -36,12 +44,25 @@ def compile(path, output=None, target="cpu", precision="fp16", loss_scaling="aut
     CPU libraries: `cpu_gemm` is "onednn" (matmuls and convolutions through
     ampc's oneDNN runtime) or "native" (generated tiles); `threads` fixes the
     thread count the library starts with (default: all cores); `cpu` is
-    ampc's --cpu (default "native": this machine)."""
+    ampc's --cpu (default "native": this machine).
+
+    `precision`: "fp32", "fp16" or "bf16" (also "f32", "f16"); None is
+    ampc's default: fp16 for a training step, bf16 for a forward-only model.
+
+    `hyperparameters`: the optimizer hyperparameters the step takes at run
+    time (`mod.step(x, y, lr=...)`), e.g. ("lr", "weight_decay"); None is
+    ampc's default (lr on the CPU), () compiles every value in.
+
+    Loss scaling, with torch.amp.GradScaler's names: `init_scale`,
+    `growth_factor`, `backoff_factor`, `growth_interval` (dynamic scaling),
+    `min_scale`, `max_scale` (a clamp, 0: none), or `loss_scale` for a
+    static scale."""
     if cpu_gemm not in ("onednn", "native"):
         raise ValueError("cpu_gemm must be 'onednn' or 'native', got %r" % (cpu_gemm,))
     if threads is not None and (not isinstance(threads, int) or threads < 0):
         raise ValueError("threads must be a non-negative int, got %r" % (threads,))
-    if precision not in _PRECISIONS:
+    precision = _PRECISION_ALIASES.get(precision, precision)
+    if precision is not None and precision not in _PRECISIONS:
         raise ValueError("precision must be one of %s, got %r" % (_PRECISIONS, precision))
     if loss_scaling not in _LOSS_SCALING:
         raise ValueError("loss_scaling must be one of %s, got %r" % (_LOSS_SCALING, loss_scaling))
@@ -49,9 +70,26 @@ def compile(path, output=None, target="cpu", precision="fp16", loss_scaling="aut
         raise FileNotFoundError(path)
     if output is None:
         stem = os.path.splitext(os.path.basename(path))[0]
-        output = os.path.join(tempfile.mkdtemp(prefix="ampc-"), "%s.%s.so" % (stem, precision))
-    cmd = [find_ampc(), path, "-o", output, "--target=" + target, "--precision=" + precision,
+        output = os.path.join(tempfile.mkdtemp(prefix="ampc-"),
+                              "%s.%s.so" % (stem, precision or "default"))
+    cmd = [find_ampc(), path, "-o", output, "--target=" + target,
            "--loss-scaling=" + loss_scaling, "--emit=shared", "-O%d" % opt_level]
+    if precision is not None:
+        cmd.append("--precision=" + precision)
+    if loss_scaling == "auto":
+        cmd.remove("--loss-scaling=auto")
+    if hyperparameters is not None:
+        if isinstance(hyperparameters, str):
+            hyperparameters = [hyperparameters]
+        cmd.append("--hyperparameters=" + (",".join(hyperparameters) or "none"))
+    if loss_scale is not None:
+        cmd.append("--loss-scale=%r" % float(loss_scale))
+    for name, value in (("init_scale", init_scale), ("growth_factor", growth_factor),
+                        ("backoff_factor", backoff_factor), ("growth_interval", growth_interval),
+                        ("min_scale", min_scale), ("max_scale", max_scale)):
+        if value is not None:
+            text = "%d" % value if name == "growth_interval" else "%r" % float(value)
+            cmd.append("%s=%s" % (_SCALER_FLAGS[name], text))
     if target == "cpu":
         cmd.append("--cpu-gemm=" + cpu_gemm)
         if threads:

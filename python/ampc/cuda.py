@@ -321,12 +321,16 @@ class CudaModule(_host.Module):
         values = [v.to_host() for (_, s), v in zip(self.state_specs(), self.state) if s["role"] == "scaler_state"]
         return (float(values[0]), int(values[1])) if len(values) == 2 else None
 
-    def save(self, path):
-        np.savez(path, **{"state_%d" % i: v for i, v in enumerate(self.to_host())})
+    def _host_state(self):
+        return self.to_host()
 
-    def load_state(self, path):
-        super().load_state(path)
+    def _set_host_state(self, values):
+        self.state = values
         self._upload_state()
+
+    def _set_scaler_value(self, name, value, dtype):
+        raise NotImplementedError("setting the scaler state is not implemented on the CUDA "
+                                  "runtime yet")
 
     def memory(self):
         """Device memory in bytes: held now, peak held, step temporaries now,

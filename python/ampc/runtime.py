@@ -118,6 +118,10 @@ class Module:
         steps = [f for f in self.functions.values() if f.training_step]
         self.train_step = steps[0] if steps else None
         self.state = None
+        # Set by step() after each loss-scaled step.
+        self.last_step_skipped = False
+        self.skipped_steps = 0
+        self._init_hyperparameters()
 
     def _load_library(self, path):
         return open_library(path, self.manifest)
@@ -193,8 +197,7 @@ class Module:
             elif role == "scaler_state":
                 value = np.full(spec["shape"], spec.get("init", 0), dtype=dtype)
             elif role == "param_copy":
-                source = next(p for p in param_values if list(p.shape) == list(spec["shape"]))
-                value = f32_to_bf16(source) if spec["dtype"] == "bfloat16" else source.astype(dtype)
+                value = self._param_copy(spec, param_values)
             else:
                 value = np.zeros(spec["shape"], dtype=dtype)
             state.append(value)
@@ -202,24 +205,82 @@ class Module:
             raise ValueError("init_state: %d params more than the step takes" % len(params))
         self.state = state
 
-    def step(self, *batch):
+    def _hyperparameter_specs(self):
+        """(argument index, name) of the step's run-time hyperparameters."""
+        step = self._require_step()
+        return [(i, a.get("name", "hyperparameter.%d" % i)) for i, a in enumerate(step.arguments)
+                if a.get("role") == "hyperparameter"]
+
+    def _init_hyperparameters(self):
+        self.hyperparameters = {}
+        if self.train_step is not None:
+            for i, name in self._hyperparameter_specs():
+                self.hyperparameters[name] = float(self.train_step.arguments[i].get("init", 0.0))
+
+    def _set_hyperparameters(self, values):
+        for name, value in values.items():
+            if name not in self.hyperparameters:
+                known = ", ".join(sorted(self.hyperparameters)) or "none: it was compiled with " \
+                    "--hyperparameters=none"
+                raise TypeError("step() got the hyperparameter %r, which this step does not take "
+                                "at run time (its run-time hyperparameters: %s)" % (name, known))
+            low, high = _HYPERPARAMETER_RANGES.get(name, (0.0, float("inf")))
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise TypeError("hyperparameter %s must be a number, got %r" % (name, value)) from None
+            if not (low <= number < high):
+                raise ValueError("hyperparameter %s = %r is outside [%g, %g)" % (name, value, low, high))
+            self.hyperparameters[name] = number
+
+    def _arguments(self, batch):
+        """The step's arguments in order: state, hyperparameters (as 0-d
+        float64 arrays) and the batch arrays where their roles say."""
+        step = self._require_step()
+        specs = self.state_specs()
+        state_positions = {i for i, _ in specs}
+        hyper = dict(self._hyperparameter_specs())
+        batch_roles = [a.get("role", "?") for i, a in enumerate(step.arguments)
+                       if i not in state_positions and i not in hyper]
+        if len(batch) != len(batch_roles):
+            raise TypeError("step() takes %d batch arrays (%s), got %d"
+                            % (len(batch_roles), ", ".join(batch_roles), len(batch)))
+        state_iter, batch_iter = iter(self.state), iter(batch)
+        args = []
+        for i in range(len(step.arguments)):
+            if i in state_positions:
+                args.append(next(state_iter))
+            elif i in hyper:
+                args.append(np.array(self.hyperparameters[hyper[i]], dtype=np.float64))
+            else:
+                args.append(next(batch_iter))
+        return args
+
+    def step(self, *batch, **hyperparameters):
         """Runs one training step on a batch (the input/label arguments, in
-        order); the updated state replaces the old one; returns the loss."""
+        order); the updated state replaces the old one; returns the loss.
+
+        Keyword arguments set run-time hyperparameters (`lr=...`, see
+        `hyperparameters`) for this step and the following ones, as a
+        scheduler sets `param_group["lr"]`. After a loss-scaled step,
+        `last_step_skipped` says whether its gradients held inf/NaN (the
+        update was skipped and the scale backed off); `skipped_steps` counts
+        those steps."""
         step = self._require_step()
         if self.state is None:
             raise RuntimeError("call init_state() before step()")
-        specs = self.state_specs()
-        state_iter, batch_iter = iter(self.state), iter(batch)
-        state_positions = {i for i, _ in specs}
-        n_batch = len(step.arguments) - len(specs)
-        if len(batch) != n_batch:
-            raise TypeError("step() takes %d batch arrays (%s), got %d"
-                            % (n_batch, ", ".join(a.get("role", "?") for i, a in enumerate(step.arguments)
-                                                  if i not in state_positions), len(batch)))
-        args = [next(state_iter) if i in state_positions else next(batch_iter)
-                for i in range(len(step.arguments))]
-        results = step(*args)
-        self.state = list(results[:-1])
+        self._set_hyperparameters(hyperparameters)
+        results = step(*self._arguments(batch))
+        state, skipped = [], False
+        for spec, value in zip(step.results, results):
+            role = spec.get("role")
+            if role in _STATE_ROLES:
+                state.append(value)
+            elif role == "found_inf":
+                skipped = bool(value)
+        self.state = state
+        self.last_step_skipped = skipped
+        self.skipped_steps += int(skipped)
         return float(results[-1])
 
     def params(self):
@@ -231,24 +292,182 @@ class Module:
         values = [v for (_, s), v in zip(self.state_specs(), self.state) if s["role"] == "scaler_state"]
         return (float(values[0]), int(values[1])) if len(values) == 2 else None
 
+    # -- torch.amp.GradScaler's surface ------------------------------------
+
+    def _scaler_options(self):
+        return self.manifest.get("loss_scaler") or {}
+
+    def is_enabled(self):
+        """Whether the step scales its loss (static or dynamic)."""
+        return self.manifest.get("loss_scaling", "none") != "none"
+
+    def _scaler_index(self, name):
+        for k, (_, spec) in enumerate(self.state_specs()):
+            if spec["role"] == "scaler_state" and spec.get("name") == name:
+                return k
+        return None
+
+    def get_scale(self):
+        """The current loss scale: the dynamic scale, the static one, or 1.0
+        when the step does not scale (as a disabled GradScaler)."""
+        if self.manifest.get("loss_scaling") == "static":
+            return float(self._scaler_options().get("scale", 1.0))
+        state = self.scaler_state() if self.state is not None else None
+        if state is None:
+            return 1.0 if self.manifest.get("loss_scaling", "none") == "none" else \
+                float(self._scaler_options().get("init_scale", 1.0))
+        return state[0]
+
+    def get_growth_tracker(self):
+        """Finite steps since the scale last changed (0 without dynamic scaling)."""
+        state = self.scaler_state() if self.state is not None else None
+        return state[1] if state else 0
+
+    def _set_scaler_value(self, name, value, dtype):
+        k = self._scaler_index(name)
+        if k is None:
+            raise RuntimeError("set_%s: the step has no dynamic loss scaling (loss_scaling: %s)"
+                               % ("scale" if name == "scale" else name,
+                                  self.manifest.get("loss_scaling", "none")))
+        if self.state is None:
+            raise RuntimeError("call init_state() before setting the scaler state")
+        self.state[k] = np.array(value, dtype=dtype)
+
+    def set_scale(self, scale):
+        """Sets the dynamic loss scale (GradScaler.update(new_scale))."""
+        scale = float(scale)
+        if not (scale > 0 and np.isfinite(scale)):
+            raise ValueError("the loss scale must be finite and > 0, got %r" % scale)
+        self._set_scaler_value("scale", scale, np.float32)
+
+    def set_growth_tracker(self, tracker):
+        """Sets the count of finite steps since the last scale change."""
+        if not isinstance(tracker, (int, np.integer)) or tracker < 0:
+            raise ValueError("the growth tracker is an int >= 0, got %r" % (tracker,))
+        self._set_scaler_value("growth_tracker", int(tracker), np.int32)
+
+    def get_growth_factor(self):
+        return float(self._scaler_options().get("growth_factor", 2.0))
+
+    def get_backoff_factor(self):
+        return float(self._scaler_options().get("backoff_factor", 0.5))
+
+    def get_growth_interval(self):
+        return int(self._scaler_options().get("growth_interval", 2000))
+
+    # -- checkpoints --------------------------------------------------------
+
+    def state_names(self):
+        """The stable name of every state array, in argument order: the IR's
+        `amp.name` (param.N, exp_avg.N, momentum_buffer.N, step.N, scale,
+        growth_tracker, ...) or, for steps without names, role.K."""
+        names, counts = [], {}
+        for _, spec in self.state_specs():
+            name = spec.get("name")
+            if name is None:
+                role = spec["role"]
+                name = "%s.%d" % (role, counts.get(role, 0))
+                counts[role] = counts.get(role, 0) + 1
+            names.append(name)
+        return names
+
+    def state_dict(self):
+        """The whole step state by name (copies), with the run-time
+        hyperparameters under "hyperparameters.<name>"; load_state_dict()
+        reads it into a step of any precision where the names mean the same
+        thing."""
+        if self.state is None:
+            raise RuntimeError("call init_state() before state_dict()")
+        state = {n: np.array(v, copy=True) for n, v in zip(self.state_names(), self._host_state())}
+        for name, value in self.hyperparameters.items():
+            state["hyperparameters." + name] = np.array(value, dtype=np.float64)
+        state["format"] = np.array(_STATE_FORMAT)
+        return state
+
+    def load_state_dict(self, state, source="state_dict"):
+        """Replaces the step state by the named arrays of `state` (from
+        state_dict(), or an archive save() wrote). Params and optimizer
+        state must all be there with this step's shapes; loss-scaler state
+        missing from `state` starts at its initial value, and scaler state
+        this step does not have is dropped (both with a warning);
+        low-precision param copies are rounded from the params when absent."""
+        import warnings
+        specs = self.state_specs()
+        names = self.state_names()
+        values, params, created = [], {}, []
+        for (index, spec), name in zip(specs, names):
+            role = spec["role"]
+            if name in state:
+                value = np.asarray(state[name])
+                try:
+                    self._require_step()._check(index, spec, value)
+                except (TypeError, ValueError) as error:
+                    raise LibraryError("%s: entry '%s' does not fit this step: %s"
+                                       % (source, name, error)) from None
+                value = np.array(value, copy=True)
+            elif role == "scaler_state":
+                value = np.full(spec["shape"], spec.get("init", 0), dtype=_DTYPES[spec["dtype"]])
+                created.append(name)
+            elif role == "param_copy":
+                value = None  # rounded from the params below
+            else:
+                raise LibraryError("%s has no entry '%s' (%s %s %s), which this step needs; its "
+                                   "entries: %s" % (source, name, role, spec["dtype"],
+                                                    tuple(spec["shape"]),
+                                                    ", ".join(sorted(k for k in state if k != "format"))))
+            if role == "param":
+                params[index] = value
+            values.append(value)
+        param_values = [params[i] for i in sorted(params)]
+        for k, ((_, spec), value) in enumerate(zip(specs, values)):
+            if value is None:
+                values[k] = self._param_copy(spec, param_values)
+        known = set(names) | {"format"}
+        extra = [k for k in state if k not in known and not k.startswith("hyperparameters.")]
+        scaler_extra = [k for k in extra if k in ("scale", "growth_tracker")]
+        other_extra = [k for k in extra if k not in scaler_extra and not k.startswith("param_copy")]
+        if other_extra:
+            raise LibraryError("%s has the entry '%s', which this step does not have (its state: %s)"
+                               % (source, other_extra[0], ", ".join(names)))
+        if created:
+            warnings.warn("%s has no loss-scaler state (%s): starting it at its initial values "
+                          "(scale %g)" % (source, ", ".join(created),
+                                          float(self._scaler_options().get("init_scale", 0))))
+        if scaler_extra:
+            warnings.warn("%s holds loss-scaler state (%s), which this step (loss_scaling: %s) "
+                          "does not have: dropped" % (source, ", ".join(scaler_extra),
+                                                      self.manifest.get("loss_scaling", "none")))
+        for key in state:
+            if key.startswith("hyperparameters.") and key[len("hyperparameters."):] in self.hyperparameters:
+                self.hyperparameters[key[len("hyperparameters."):]] = float(np.asarray(state[key]))
+        self._set_host_state(values)
+
+    def _param_copy(self, spec, param_values):
+        dtype = _DTYPES[spec["dtype"]]
+        source = next(p for p in param_values if list(p.shape) == list(spec["shape"]))
+        return f32_to_bf16(source) if spec["dtype"] == "bfloat16" else source.astype(dtype)
+
+    def _host_state(self):
+        return self.state
+
+    def _set_host_state(self, values):
+        self.state = values
+
     def save(self, path):
-        """Writes the whole step state to an .npz checkpoint."""
-        np.savez(path, **{"state_%d" % i: v for i, v in enumerate(self.state)})
+        """Writes the step state to an .npz checkpoint, by name (state_dict())."""
+        np.savez(path, **self.state_dict())
 
     def load_state(self, path):
-        """Reads a checkpoint written by save(), checking it against the step."""
+        """Reads a checkpoint written by save(): by name (any precision whose
+        state means the same thing, see load_state_dict()), or an older
+        positional one (state_0, state_1, ...) into the same step."""
         try:
             data = np.load(path, allow_pickle=False)
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise LibraryError("checkpoint %s holds one array, not the .npz archive "
                                    "save() writes" % path)
             with data:
-                names = ["state_%d" % i for i in range(len(data.files))]
-                missing = [n for n in names if n not in data.files]
-                if missing:
-                    raise LibraryError("checkpoint %s has no array '%s' (its arrays: %s)"
-                                       % (path, missing[0], ", ".join(sorted(data.files))))
-                values = [data[n] for n in names]
+                state = {k: data[k] for k in data.files}
         except LibraryError:
             raise
         except FileNotFoundError:
@@ -257,16 +476,37 @@ class Module:
             # Not an archive, pickled data (refused), a truncated or damaged zip.
             raise LibraryError("checkpoint %s is not an .npz archive written by save(): %s: %s"
                                % (path, type(error).__name__, error)) from None
+        if "format" in state:
+            if str(state["format"]) != _STATE_FORMAT:
+                raise LibraryError("checkpoint %s has format %r, expected %r"
+                                   % (path, str(state["format"]), _STATE_FORMAT))
+            return self.load_state_dict(state, source="checkpoint %s" % path)
+        self._load_positional(path, state)
+
+    def _load_positional(self, path, state):
+        """Checkpoints of ampc before named state: arrays state_0..state_N in
+        argument order, readable only into a step with the same layout."""
+        names = ["state_%d" % i for i in range(len(state))]
+        missing = [n for n in names if n not in state]
+        if missing:
+            raise LibraryError("checkpoint %s has no array '%s' (its arrays: %s)"
+                               % (path, missing[0], ", ".join(sorted(state))))
+        values = [state[n] for n in names]
         specs = self.state_specs()
         if len(values) != len(specs):
-            raise LibraryError("checkpoint %s holds %d state arrays, the step takes %d"
-                               % (path, len(values), len(specs)))
+            raise LibraryError("checkpoint %s (positional, from an older ampc) holds %d state "
+                               "arrays, the step takes %d: positional checkpoints load only into "
+                               "a step with the same layout" % (path, len(values), len(specs)))
         for (index, spec), value in zip(specs, values):
             try:
                 self._require_step()._check(index, spec, value)
             except (TypeError, ValueError) as error:
                 raise LibraryError("checkpoint %s does not fit this step: %s" % (path, error)) from None
-        self.state = values
+        self._set_host_state(values)
+
+
+_STATE_FORMAT = "ampc-state-2"
+_HYPERPARAMETER_RANGES = {"beta1": (0.0, 1.0), "beta2": (0.0, 1.0)}
 
 
 _MANIFEST_FORMAT = "ampc-manifest-1"

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 import ampc
-from test_differentiate import RULES
+from test_differentiate import RULES, random_arguments
 
 # The gradient rules whose forward has a matmul or a convolution: their
 # steps hold every form amp-cpu-library-gemm takes (transposed and batched
 # GEMMs, forward / backward-data / backward-weights convolutions, strided,
 # dilated, depthwise, NHWC and NCHW).
 LIBRARY_RULES = sorted(r for r in RULES if "matmul" in r or "conv" in r)
+
 
 
 def build(text, tmp_path, params, precision="fp32", **options):
@@ -40,7 +41,7 @@ def test_library_route_equals_generated_reference(rule, tmp_path):
     onednn = build(text, tmp_path, params)
     native = build(text, tmp_path, params, cpu_gemm="native")
     rng = np.random.default_rng(7)
-    args = [rng.standard_normal(a["shape"]).astype(np.float32) for a in onednn.train_step.arguments]
+    args = random_arguments(rng, onednn.train_step.arguments)
     before = runtime_calls(onednn)
     got = onednn.train_step(*args)
     assert runtime_calls(onednn) > before, "the step made no oneDNN call"
@@ -60,7 +61,7 @@ def test_low_precision_library_route_tracks_the_reference(precision, tmp_path):
     native = build(text, tmp_path, params, precision=precision, loss_scaling="none",
                    cpu_gemm="native")
     rng = np.random.default_rng(3)
-    args = [rng.standard_normal(a["shape"]).astype(np.float32) for a in onednn.train_step.arguments]
+    args = random_arguments(rng, onednn.train_step.arguments)
     for g, w in zip(onednn.train_step(*args), native.train_step(*args)):
         np.testing.assert_allclose(g, w, rtol=2e-2, atol=2e-2)
 
@@ -75,7 +76,7 @@ def test_portable_cpu_targets(cpu, tmp_path):
     assert portable.manifest["cpu"]["name"] == cpu
     assert "avx512f" not in portable.manifest["cpu"]["features"]
     rng = np.random.default_rng(5)
-    args = [rng.standard_normal(a["shape"]).astype(np.float32) for a in native.train_step.arguments]
+    args = random_arguments(rng, native.train_step.arguments)
     for g, w in zip(portable.train_step(*args), native.train_step(*args)):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
 
@@ -85,7 +86,7 @@ def test_threads(tmp_path):
     module = build(text, tmp_path, params, threads=1)
     assert module.threads() == 1  # the library's constructor set it
     rng = np.random.default_rng(1)
-    args = [rng.standard_normal(a["shape"]).astype(np.float32) for a in module.train_step.arguments]
+    args = random_arguments(rng, module.train_step.arguments)
     one = module.train_step(*args)
     module.set_threads(0)
     assert module.threads() == os.cpu_count() or module.threads() >= 1

@@ -14,6 +14,13 @@ import ampc
 ID2 = "affine_map<(i, j) -> (i, j)>"
 
 
+def random_arguments(rng, arguments):
+    """Random f32 arrays for a step's tensors; run-time hyperparameters
+    (f64 scalars) at their initial values."""
+    return [np.array(a["init"], dtype=np.float64) if a.get("role") == "hyperparameter"
+            else rng.standard_normal(a["shape"]).astype(np.float32) for a in arguments]
+
+
 def elementwise(shape, body, name="f"):
     """A one-input elementwise generic with payload `body` (uses %a, yields %r)."""
     t = "tensor<%sxf32>" % "x".join(map(str, shape))
@@ -351,7 +358,7 @@ def compile_step(text, tmp_path, params, loss="mse"):
     stem = "step%d" % len(list(tmp_path.glob("step*.mlir")))
     path = tmp_path / (stem + ".mlir")
     path.write_text(text)
-    library = ampc.compile(str(path), output=str(tmp_path / (stem + ".so")), precision="fp32",
+    library = ampc.compile(str(path), output=str(tmp_path / (stem + ".so")), precision="fp32", hyperparameters=(),
                            train={"loss": loss, "params": ",".join(map(str, params)), "lr": 1.0})
     module = ampc.load(library)
     return module, module.train_step
@@ -387,7 +394,7 @@ def test_gradient_matches_finite_differences(rule, tmp_path):
     # A seed stable across runs (str hashes are randomized per process): the
     # piecewise rules have kinks that a random draw could land next to.
     rng = np.random.default_rng(zlib.crc32(rule.encode()))
-    args = [rng.standard_normal(a["shape"]).astype(np.float32) for a in step.arguments]
+    args = random_arguments(rng, step.arguments)
     assert [tuple(args[i].shape) for i in range(len(shapes))] == [tuple(s) for s in shapes]
     check_gradients(step, args, params, rng)
 
@@ -396,7 +403,7 @@ def test_cross_entropy_and_loss_none(tmp_path):
     text, params, _ = RULES["matmul"]
     _, step = compile_step(text, tmp_path, params, loss="cross-entropy")
     rng = np.random.default_rng(1)
-    args = [rng.standard_normal(a["shape"]).astype(np.float32) for a in step.arguments]
+    args = random_arguments(rng, step.arguments)
     args[2] = np.eye(5, dtype=np.float32)[rng.integers(0, 5, size=4)]  # one-hot labels
     check_gradients(step, args, params, rng)
     # Cross-entropy against numpy.
@@ -435,7 +442,7 @@ def test_cross_entropy_with_class_numbers_equals_one_hot(tmp_path):
         stem = "ce_" + labels
         (tmp_path / (stem + ".mlir")).write_text(text)
         steps[labels] = ampc.load(ampc.compile(
-            str(tmp_path / (stem + ".mlir")), output=str(tmp_path / (stem + ".so")), precision="fp32",
+            str(tmp_path / (stem + ".mlir")), output=str(tmp_path / (stem + ".so")), precision="fp32", hyperparameters=(),
             train="loss=cross-entropy labels=%s params=0,1 lr=0.5" % labels))
     label_spec = [a for a in steps["indices"].train_step.arguments if a.get("role") == "label"][0]
     assert label_spec["dtype"] == "int64" and label_spec["shape"] == [2, 4]
@@ -484,7 +491,7 @@ def test_generated_step_equals_hand_written(tmp_path):
     params over three SGD steps (FP32; only summation order may differ)."""
     root = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
     generated = ampc.load(ampc.compile(os.path.join(root, "mlp_forward.mlir"),
-                                       output=str(tmp_path / "generated.so"), precision="fp32",
+                                       output=str(tmp_path / "generated.so"), precision="fp32", hyperparameters=(),
                                        train="loss=cross-entropy params=1,2,3,4 lr=0.1"))
     written = ampc.load(ampc.compile(os.path.join(root, "mlp_training_step.mlir"),
                                      output=str(tmp_path / "written.so"), precision="fp32"))
@@ -635,7 +642,7 @@ func.func @f(%w: tensor<5xf32>) -> tensor<5xf32> {
         stem = "row_" + labels
         (tmp_path / (stem + ".mlir")).write_text(text)
         step = ampc.load(ampc.compile(str(tmp_path / (stem + ".mlir")), output=str(tmp_path / (stem + ".so")),
-                                      precision="fp32",
+                                      precision="fp32", hyperparameters=(),
                                       train="loss=cross-entropy labels=%s params=0 lr=1" % labels)).train_step
         new_w, loss = step(w, label)
         t = np.tanh(w.astype(np.float64))

@@ -38,9 +38,13 @@ def test_manifest_describes_the_step(compiled):
     assert manifest["precision"] == "fp16" and manifest["loss_scaling"] == "dynamic"
     (step,) = manifest["functions"]
     roles = [a["role"] for a in step["arguments"]]
-    assert roles == ["input", "label", "param", "param", "param", "param", "scaler_state", "scaler_state"]
-    assert step["arguments"][6]["init"] == 65536.0
-    assert [r["role"] for r in step["results"]][-1] == "loss"
+    assert roles == ["input", "label", "param", "param", "param", "param", "hyperparameter",
+                     "scaler_state", "scaler_state"]
+    assert step["arguments"][6]["name"] == "lr" and step["arguments"][6]["init"] == 0.1
+    assert step["arguments"][7]["name"] == "scale" and step["arguments"][7]["init"] == 65536.0
+    assert [r["role"] for r in step["results"]][-2:] == ["found_inf", "loss"]
+    assert manifest["loss_scaler"] == {"init_scale": 65536.0, "growth_factor": 2.0, "backoff_factor": 0.5,
+                                       "growth_interval": 2000, "min_scale": 0.0, "max_scale": 0.0}
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
@@ -91,7 +95,7 @@ def test_wrong_inputs_raise_naming_the_argument(compiled):
         mod.step(x)
     with pytest.raises(TypeError, match="must be a numpy array"):
         mod.step(x, [[0.0] * 10] * 32)
-    with pytest.raises(TypeError, match="train_step takes 6 arguments"):
+    with pytest.raises(TypeError, match="train_step takes 7 arguments"):
         mod["train_step"](x, y)
 
 
@@ -112,7 +116,7 @@ def test_state_checkpoint_round_trip(compiled, tmp_path):
 def test_bad_checkpoint_and_missing_manifest(compiled, tmp_path):
     mod = ampc.load(compiled("fp32"))
     np.savez(str(tmp_path / "bad.npz"), state_0=np.zeros(3, np.float32))
-    with pytest.raises(ampc.LibraryError, match="bad.npz holds 1 state arrays, the step takes 4"):
+    with pytest.raises(ampc.LibraryError, match=r"bad.npz \(positional, from an older ampc\) holds 1 state arrays, the step takes 4"):
         mod.load_state(str(tmp_path / "bad.npz"))
     lonely = tmp_path / "lonely.so"
     lonely.write_bytes(open(compiled("fp32"), "rb").read())
@@ -171,8 +175,12 @@ def test_one_accumulated_micro_batch_equals_a_step(compiled):
         ["input", "label"] + ["param"] * 4 + ["scaler_state"] + ["grad_accumulator"] * 4)
     *accumulators, acc_loss = acc_fn(x, y, *params, np.array(scale), *accumulators)
     assert abs(float(acc_loss) - loss) <= 1e-6 * abs(loss)
-    results = apply_fn(*params, np.array(scale), np.array(tracker), *accumulators)
+    # apply(params..., lr, scale, tracker, accumulators...) -> (params...,
+    # scale, tracker, zeroed accumulators..., found_inf)
+    lr = np.array(mod.hyperparameters["lr"])
+    results = apply_fn(*params, lr, np.array(scale), np.array(tracker), *accumulators)
     for got, want in zip(results[:4], expected):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
-    for zeroed in results[-4:]:
+    for zeroed in results[-5:-1]:
         assert not np.any(zeroed)
+    assert not results[-1]

@@ -5,8 +5,8 @@
 // RUN: not amp-opt %s -amp-differentiate="loss=mse params=0" 2>&1 | FileCheck %s --check-prefix=WHICH
 
 // CHECK-LABEL: func.func @two_outputs_train_step(
-// CHECK-SAME:    %[[W:.+]]: tensor<4x3xf32> {amp.role = "param"}, %[[Y:.+]]: tensor<4x3xf32> {amp.role = "label"})
-// CHECK-SAME:    -> (tensor<4x3xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"})
+// CHECK-SAME:    %[[W:.+]]: tensor<4x3xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, %[[Y:.+]]: tensor<4x3xf32> {amp.role = "label"})
+// CHECK-SAME:    -> (tensor<4x3xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, tensor<f32> {amp.role = "loss"})
 // CHECK:         %[[T:.+]] = linalg.generic {{.*}} ins(%[[W]] :
 // CHECK-NEXT:    ^bb0
 // CHECK-NEXT:      math.tanh

@@ -8,9 +8,9 @@
 // CHECK-LABEL: func.func @matmul(
 // CHECK-SAME:    -> tensor<4x5xf32> {
 // CHECK-LABEL: func.func @matmul_train_step(
-// CHECK-SAME:    %[[X:.+]]: tensor<4x3xf32> {amp.role = "param"}, %[[W:.+]]: tensor<3x5xf32> {amp.role = "param"},
+// CHECK-SAME:    %[[X:.+]]: tensor<4x3xf32> {amp.name = "param.0", amp.role = "param"}, %[[W:.+]]: tensor<3x5xf32> {amp.name = "param.1", amp.role = "param"},
 // CHECK-SAME:    %[[Y:.+]]: tensor<4x5xf32> {amp.role = "label"})
-// CHECK-SAME:    -> (tensor<4x3xf32> {amp.role = "param"}, tensor<3x5xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"})
+// CHECK-SAME:    -> (tensor<4x3xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, tensor<3x5xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, tensor<f32> {amp.role = "loss"})
 // CHECK-SAME:    attributes {amp.training_step}
 // CHECK:         %[[OUT:.+]] = linalg.matmul ins(%[[X]], %[[W]]
 // CHECK:         %[[LOSS:.+]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%[[OUT]], %[[Y]]
@@ -26,9 +26,9 @@
 
 // Cross-entropy: max, exp, sum, then the closed-form d/dlogits.
 // CE-LABEL: func.func @matmul_train_step(
-// CE-SAME:    %[[X:.+]]: tensor<4x3xf32> {amp.role = "param"}, %[[W:.+]]: tensor<3x5xf32> {amp.role = "param"},
+// CE-SAME:    %[[X:.+]]: tensor<4x3xf32> {amp.name = "param.0", amp.role = "param"}, %[[W:.+]]: tensor<3x5xf32> {amp.name = "param.1", amp.role = "param"},
 // CE-SAME:    %[[Y:.+]]: tensor<4x5xf32> {amp.role = "label"},
-// CE-SAME:    %{{.+}}: tensor<4x3xf32> {amp.role = "optimizer_state"}, %{{.+}}: tensor<4x3xf32> {amp.role = "optimizer_state"}, %{{.+}}: tensor<i64> {amp.role = "optimizer_state"},
+// CE-SAME:    %{{.+}}: tensor<4x3xf32> {amp.name = "exp_avg.0", amp.role = "optimizer_state"}, %{{.+}}: tensor<4x3xf32> {amp.name = "exp_avg_sq.0", amp.role = "optimizer_state"}, %{{.+}}: tensor<i64> {amp.name = "step.0", amp.role = "optimizer_state"},
 // CE:         arith.maximumf
 // CE:         math.exp
 // CE:         math.log
@@ -60,7 +60,7 @@ func.func @matmul(%x: tensor<4x3xf32>, %w: tensor<3x5xf32>) -> tensor<4x5xf32> {
 // CHECK-DAG: #[[FLIP:.+]] = affine_map<(d0, d1, d2, d3) -> (-d0 + 2, -d1 + 2, d2, d3)>
 // CHECK-DAG: #[[SPREAD:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 + d4, d2 + d5, d3)>
 // CHECK-LABEL: func.func @conv_train_step(
-// CHECK-SAME:    %[[X:.+]]: tensor<1x7x7x2xf32> {amp.role = "param"}, %[[W:.+]]: tensor<3x3x2x4xf32> {amp.role = "param"}
+// CHECK-SAME:    %[[X:.+]]: tensor<1x7x7x2xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, %[[W:.+]]: tensor<3x3x2x4xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}
 // CHECK:         %[[SEED:.+]] = amp.grad_seed
 // CHECK:         %[[DOUT:.+]] = linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[SEED]] :
 // CHECK:         %[[FLIPPED:.+]] = linalg.generic {indexing_maps = [#[[FLIP]], {{.*}}} ins(%[[W]] :
@@ -89,7 +89,7 @@ func.func @conv(%x: tensor<1x7x7x2xf32>, %w: tensor<3x3x2x4xf32>) -> tensor<1x3x
 // flipped kernel position with it and selects the adjoint (no multiply by
 // a mask).
 // CHECK-LABEL: func.func @maxpool_train_step(
-// CHECK-SAME:    %[[X:.+]]: tensor<1x6x6x2xf32> {amp.role = "param"}, %[[S:.+]]: tensor<1x3x3x2xf32> {amp.role = "param"}
+// CHECK-SAME:    %[[X:.+]]: tensor<1x6x6x2xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, %[[S:.+]]: tensor<1x3x3x2xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}
 // CHECK:         %[[INIT:.+]] = linalg.fill
 // CHECK:         %[[K:.+]] = tensor.empty() : tensor<2x2xf32>
 // CHECK:         %[[OUT:.+]] = linalg.pooling_nhwc_max
@@ -131,7 +131,7 @@ func.func @maxpool(%x: tensor<1x6x6x2xf32>, %s: tensor<1x3x3x2xf32>) -> tensor<1
 
 // Reshapes, slices and pads: each adjoint is the inverse data movement.
 // CHECK-LABEL: func.func @slices_train_step(
-// CHECK-SAME:    %[[X:.+]]: tensor<2x6xf32> {amp.role = "param"}, %[[W:.+]]: tensor<3x4xf32> {amp.role = "param"}
+// CHECK-SAME:    %[[X:.+]]: tensor<2x6xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, %[[W:.+]]: tensor<3x4xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}
 // CHECK:         %[[SEED:.+]] = amp.grad_seed
 // CHECK:         %[[DOUT:.+]] = linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[SEED]] :
 // CHECK:         %[[DPADIN:.+]] = tensor.extract_slice %[[DOUT]][1, 0] [3, 4] [1, 1] : tensor<4x5xf32> to tensor<3x4xf32>
@@ -162,7 +162,7 @@ func.func @slices(%x: tensor<2x6xf32>, %w: tensor<3x4xf32>) -> tensor<4x5xf32> {
 // is written d * y through either operand). Elementwise arith on tensors
 // goes through linalg first.
 // CHECK-LABEL: func.func @concat_train_step(
-// CHECK-SAME:    %[[X:.+]]: tensor<2x3xf32> {amp.role = "param"}, %[[W:.+]]: tensor<2x2xf32> {amp.role = "param"}
+// CHECK-SAME:    %[[X:.+]]: tensor<2x3xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, %[[W:.+]]: tensor<2x2xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}
 // CHECK:         %[[K:.+]] = tensor.concat dim(1) %[[X]], %[[W]]
 // CHECK:         %[[SEED:.+]] = amp.grad_seed
 // CHECK:         %[[DOUT:.+]] = linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[SEED]] :
@@ -186,7 +186,7 @@ func.func @concat(%x: tensor<2x3xf32>, %w: tensor<2x2xf32>) -> tensor<2x5xf32> {
 // adjoint selects the incoming adjoint or zero (threshold_backward): an
 // infinite adjoint at an inactive unit gives 0, never inf * 0 = NaN.
 // CHECK-LABEL: func.func @bias_train_step(
-// CHECK-SAME:    %[[X:.+]]: tensor<4x5xf32> {amp.role = "param"}, %[[B:.+]]: tensor<5xf32> {amp.role = "param"}
+// CHECK-SAME:    %[[X:.+]]: tensor<4x5xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}, %[[B:.+]]: tensor<5xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}
 // CHECK:         %[[SEED:.+]] = amp.grad_seed
 // CHECK:         %[[DOUT:.+]] = linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %[[SEED]] :
 // CHECK:         %[[DX:.+]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[B]], %[[DOUT]] :
@@ -265,7 +265,7 @@ func.func @max_with_argmax(%x: tensor<4x6xf32>, %s: tensor<4x6xf32>) -> tensor<4
 // computes each element's contribution and indices, and loops scatter-add
 // them into the adjoint, skipping indices out of bounds.
 // CHECK-LABEL: func.func @adaptive_pool_train_step(
-// CHECK-SAME:    %[[X:.+]]: tensor<1x2x5x5xf32> {amp.role = "param"}
+// CHECK-SAME:    %[[X:.+]]: tensor<1x2x5x5xf32> {amp.name = "param.{{[0-9]+}}", amp.role = "param"}
 // CHECK:         amp.grad_seed
 // CHECK:         %[[PARTS:.+]]:5 = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
 // CHECK:         } -> (tensor<1x2x2x2x3x3xf32>, tensor<1x2x2x2x3x3xi64>, tensor<1x2x2x2x3x3xi64>, tensor<1x2x2x2x3x3xi64>, tensor<1x2x2x2x3x3xi64>)

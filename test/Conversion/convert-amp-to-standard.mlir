@@ -73,6 +73,46 @@ func.func @sgd_momentum(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>,
 
 // -----
 
+// Run-time lr and weight decay: read from their tensor<f64> inputs and
+// rounded to f32 as PyTorch passes a Python float to an f32 kernel; the
+// decay term is selected off when the run-time value is 0, as torch skips it.
+// CHECK-LABEL: func @sgd_runtime
+// CHECK-SAME: %[[LRT:[^:]+]]: tensor<f64>, %[[WDT:[^:]+]]: tensor<f64>
+// CHECK-DAG: %[[LR:.+]] = tensor.extract %[[LRT]][] : tensor<f64>
+// CHECK-DAG: %[[NEG:.+]] = arith.negf %[[LR]] : f64
+// CHECK-DAG: %[[NEGLR:.+]] = arith.truncf %[[NEG]] : f64 to f32
+// CHECK-DAG: %[[WD:.+]] = tensor.extract %[[WDT]][] : tensor<f64>
+// CHECK-DAG: %[[WD32:.+]] = arith.truncf %[[WD]] : f64 to f32
+// CHECK-DAG: %[[ON:.+]] = arith.cmpf une, %{{.+}}, %{{.+}} : f64
+// CHECK: linalg.generic
+// CHECK: ^bb0(%[[P:.+]]: f32, %[[G:.+]]: f32, %{{.+}}: f32):
+// CHECK: %[[D:.+]] = arith.mulf %[[WD32]], %[[P]] : f32
+// CHECK: %[[GD:.+]] = arith.addf %[[G]], %[[D]] : f32
+// CHECK: %[[G2:.+]] = arith.select %[[ON]], %[[GD]], %[[G]] : f32
+// CHECK: %[[U:.+]] = arith.mulf %[[NEGLR]], %[[G2]] : f32
+// CHECK: arith.addf %[[P]], %[[U]] : f32
+func.func @sgd_runtime(%p: tensor<4xf32>, %g: tensor<4xf32>, %lr: tensor<f64>, %wd: tensor<f64>) -> tensor<4xf32> {
+  %0 = amp.sgd %p, %g lr(%lr) weight_decay(%wd) {lr = 1.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// Adam with a run-time lr: the step size -lr / (1 - beta1^t) in f64.
+// CHECK-LABEL: func @adam_runtime_lr
+// CHECK-SAME: %[[LRT:[^:]+]]: tensor<f64>
+// CHECK: %[[LR:.+]] = tensor.extract %[[LRT]][] : tensor<f64>
+// CHECK: %[[BC1:.+]] = arith.subf %{{.+}}, %{{.+}} : f64
+// CHECK: %[[SS:.+]] = arith.divf %[[LR]], %[[BC1]] : f64
+// CHECK: arith.negf %[[SS]] : f64
+// CHECK: linalg.generic
+func.func @adam_runtime_lr(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>, %s: tensor<i64>, %lr: tensor<f64>) -> tensor<4xf32> {
+  %0:4 = amp.adam %p, %g, %m, %v, %s lr(%lr) {lr = 1.0e-03 : f64} : tensor<4xf32>, tensor<i64>
+  return %0#0 : tensor<4xf32>
+}
+
+// -----
+
 // Adam: f64 bias corrections from the incremented step, then one generic.
 // CHECK-LABEL: func @adam
 // CHECK: %[[NEXT:.+]] = arith.addi

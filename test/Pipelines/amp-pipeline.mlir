@@ -3,10 +3,13 @@
 // RUN: amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline="compute-type=bf16 loss-scaling=static scale=128 persistent-copies=true" | FileCheck %s --check-prefix=O2
 // RUN: not amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline="loss-scaling=sometimes" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not amp-opt %s -amp-pipeline 2>&1 | FileCheck %s --check-prefix=CONTRACT
+// RUN: amp-opt %S/../../test/Tools/Inputs/ragged-matmul.mlir -amp-pipeline="compute-type=bf16" 2>&1 | FileCheck %s --check-prefix=FORWARD
+// RUN: amp-opt %S/../../test/Tools/Inputs/ragged-matmul.mlir -amp-pipeline="loss-scaling=dynamic" 2>&1 | FileCheck %s --check-prefix=ASKED
+// RUN: amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline="compute-type=bf16 hyperparameters=lr" | FileCheck %s --check-prefix=HYPER
 
 // f16 defaults to dynamic loss scaling; the matmuls run in f16; SGD stays f32.
 // F16-LABEL: func @train_step
-// F16-SAME: tensor<f32> {amp.init = 6.553600e+04 : f32, amp.role = "scaler_state"}
+// F16-SAME: tensor<f32> {amp.init = 6.553600e+04 : f32, amp.name = "scale", amp.role = "scaler_state"}
 // F16: linalg.matmul ins({{.*}} : tensor<32x64xf16>, tensor<64x128xf16>)
 // F16: amp.unscale
 // F16: amp.sgd {{.*}} : tensor<64x128xf32>
@@ -25,6 +28,16 @@
 // O2: amp.unscale
 
 // BAD: Cannot find option named 'sometimes'
+
+// A forward-only module under loss-scaling=auto is expected: no warning.
+// Asked for explicitly, scaling without a step is worth a word.
+// FORWARD-NOT: warning
+// FORWARD: func.func
+// ASKED: warning: amp-loss-scaling: no function marked amp.training_step; nothing to scale
+
+// HYPER-LABEL: func @train_step
+// HYPER-SAME: tensor<f64> {amp.init = 1.000000e-01 : f64, amp.name = "lr", amp.role = "hyperparameter"}
+// HYPER: amp.sgd {{.*}} lr(%{{.+}})
 
 // A broken contract stops the pipeline with the verifier's error.
 // CONTRACT: error: training step must have exactly one amp.grad_seed, found 0

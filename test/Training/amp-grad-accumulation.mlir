@@ -5,14 +5,14 @@
 // CHECK-LABEL: func @step(
 // CHECK-LABEL: func @step_apply
 // CHECK-SAME: (%[[W:[^:]+]]: tensor<4xf32> {amp.role = "param"}, %[[M:[^:]+]]: tensor<4xf32> {amp.role = "optimizer_state"}, %[[S:[^:]+]]: tensor<i64> {amp.role = "optimizer_state"}, %[[SC:[^:]+]]: tensor<f32> {{{.*}}amp.role = "scaler_state"}, %[[TR:[^:]+]]: tensor<i32> {{{.*}}amp.role = "scaler_state"}, %[[ACC:[^:]+]]: tensor<4xf32> {amp.role = "grad_accumulator"})
-// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param"}, tensor<4xf32> {amp.role = "optimizer_state"}, tensor<i64> {amp.role = "optimizer_state"}, tensor<f32> {amp.role = "scaler_state"}, tensor<i32> {amp.role = "scaler_state"}, tensor<4xf32> {amp.role = "grad_accumulator"})
+// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param"}, tensor<4xf32> {amp.role = "optimizer_state"}, tensor<i64> {amp.role = "optimizer_state"}, tensor<f32> {amp.role = "scaler_state"}, tensor<i32> {amp.role = "scaler_state"}, tensor<4xf32> {amp.role = "grad_accumulator"}, tensor<i1> {amp.role = "found_inf"})
 // CHECK-NOT: amp.grad_seed
 // CHECK: %[[G:.+]] = amp.unscale %[[ACC]], %[[SC]]
 // CHECK: amp.sgd %[[W]], %[[G]] state(%[[M]], %[[S]]
 // CHECK: amp.all_finite %[[G]]
 // CHECK: amp.update_scale %[[SC]], %[[TR]]
 // CHECK: %[[ZERO:.+]] = linalg.fill
-// CHECK: return {{.*}}, %[[ZERO]] :
+// CHECK: return {{.*}}, %[[ZERO]], %{{.+}} :
 // CHECK-LABEL: func @step_accumulate
 // CHECK-SAME: (%[[W:[^:]+]]: tensor<4xf32> {amp.role = "param"}, %[[X:[^:]+]]: tensor<4xf32> {amp.role = "input"}, %[[SC:[^:]+]]: tensor<f32> {{{.*}}amp.role = "scaler_state"}, %[[ACC:[^:]+]]: tensor<4xf32> {amp.role = "grad_accumulator"})
 // CHECK-SAME: -> (tensor<4xf32> {amp.role = "grad_accumulator"}, tensor<f32> {amp.role = "loss"})

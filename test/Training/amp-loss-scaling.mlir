@@ -1,15 +1,16 @@
 // RUN: amp-opt %s -split-input-file -amp-loss-scaling | FileCheck %s --check-prefix=DYN
 // RUN: amp-opt %s -split-input-file -amp-loss-scaling="mode=static scale=1024" | FileCheck %s --check-prefix=STATIC
 // RUN: amp-opt %s -split-input-file -amp-loss-scaling="mode=none" | FileCheck %s --check-prefix=NONE
+// RUN: amp-opt %s -split-input-file -amp-loss-scaling="report-found-inf=false" | FileCheck %s --check-prefix=NOREPORT
 // RUN: amp-opt %s -split-input-file -amp-loss-scaling="growth-factor=4 backoff-factor=0.25 growth-interval=10 min-scale=1 max-scale=16777216" | FileCheck %s --check-prefix=OPTS
 
 // DYN-LABEL: func @step
 // DYN-SAME: %[[W:[^:]+]]: tensor<4xf32> {amp.role = "param"}
 // DYN-SAME: %[[M:[^:]+]]: tensor<4xf32> {amp.role = "optimizer_state"}
 // DYN-SAME: %[[S:[^:]+]]: tensor<i64> {amp.role = "optimizer_state"}
-// DYN-SAME: %[[SCALE:[^:]+]]: tensor<f32> {amp.init = 6.553600e+04 : f32, amp.role = "scaler_state"}
-// DYN-SAME: %[[TRACK:[^:]+]]: tensor<i32> {amp.init = 0 : i32, amp.role = "scaler_state"}
-// DYN-SAME: -> (tensor<4xf32> {amp.role = "param"}, tensor<4xf32> {amp.role = "optimizer_state"}, tensor<i64> {amp.role = "optimizer_state"}, tensor<f32> {amp.role = "scaler_state"}, tensor<i32> {amp.role = "scaler_state"}, tensor<f32> {amp.role = "loss"})
+// DYN-SAME: %[[SCALE:[^:]+]]: tensor<f32> {amp.init = 6.553600e+04 : f32, amp.name = "scale", amp.role = "scaler_state"}
+// DYN-SAME: %[[TRACK:[^:]+]]: tensor<i32> {amp.init = 0 : i32, amp.name = "growth_tracker", amp.role = "scaler_state"}
+// DYN-SAME: -> (tensor<4xf32> {amp.role = "param"}, tensor<4xf32> {amp.role = "optimizer_state"}, tensor<i64> {amp.role = "optimizer_state"}, tensor<f32> {amp.role = "scaler_state"}, tensor<i32> {amp.role = "scaler_state"}, tensor<i1> {amp.role = "found_inf"}, tensor<f32> {amp.role = "loss"})
 // DYN: %[[SEED:.+]] = amp.grad_seed
 // DYN: %[[SCALED:.+]] = arith.mulf %[[SEED]], %[[SCALE]] : tensor<f32>
 // DYN: linalg.broadcast ins(%[[SCALED]]
@@ -20,11 +21,15 @@
 // DYN-DAG: %[[W1:.+]] = arith.select %[[OKS]], %[[NEW]], %[[W]] : tensor<4xf32>
 // DYN-DAG: %[[M1:.+]] = arith.select %[[OKS]], %[[NS]]#0, %[[M]] : tensor<4xf32>
 // DYN-DAG: %[[S1:.+]] = arith.select %[[OKS]], %[[NS]]#1, %[[S]] : tensor<i64>
+// The step reports found_inf = !all_finite, GradScaler's flag.
+// DYN: %[[NOTOK:.+]] = arith.xori %[[OKS]], %true
+// DYN: %[[FOUND:.+]] = tensor.from_elements %[[NOTOK]] : tensor<i1>
 // DYN: %[[NSCALE:.+]], %[[NTRACK:.+]] = amp.update_scale %[[SCALE]], %[[TRACK]], %[[OK]] {max_scale = 0x7FF0000000000000 : f64} : tensor<f32>, tensor<i32>
-// DYN: return %[[W1]], %[[M1]], %[[S1]], %[[NSCALE]], %[[NTRACK]], %{{.*}} :
+// DYN: return %[[W1]], %[[M1]], %[[S1]], %[[NSCALE]], %[[NTRACK]], %[[FOUND]], %{{.*}} :
 
 // STATIC-LABEL: func @step
 // STATIC-NOT: scaler_state
+// STATIC-SAME: tensor<i1> {amp.role = "found_inf"}, tensor<f32> {amp.role = "loss"})
 // STATIC: %[[S:.+]] = arith.constant dense<1.024000e+03> : tensor<f32>
 // STATIC: %[[SEED:.+]] = amp.grad_seed
 // STATIC: arith.mulf %[[SEED]], %[[S]] : tensor<f32>
@@ -32,6 +37,9 @@
 // STATIC: amp.all_finite
 // STATIC-NOT: amp.update_scale
 // STATIC: return
+
+// NOREPORT-LABEL: func @step
+// NOREPORT-NOT: found_inf
 
 // NONE-LABEL: func @step
 // NONE-NOT: amp.unscale

@@ -162,3 +162,50 @@ func.func @input_result(%w: tensor<4xf32>) -> (tensor<4xf32> {amp.role = "input"
 func.func @bad_marker() attributes {amp.training_step = 1 : i32} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{argument #0: role 'found_inf' is only for results}}
+func.func @found_inf_argument(%f: tensor<i1> {amp.role = "found_inf"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{result #0: role 'hyperparameter' is only for arguments}}
+func.func @hyperparameter_result(%w: tensor<f64>) -> (tensor<f64> {amp.role = "hyperparameter"}) {
+  return %w : tensor<f64>
+}
+
+// -----
+
+// expected-error @+1 {{argument #0: 'amp.name' must be a non-empty string}}
+func.func @bad_name(%w: tensor<4xf32> {amp.name = 3 : i32, amp.role = "param"}) {
+  return
+}
+
+// -----
+
+// Hyperparameters are f64 scalars, as Python floats.
+func.func @f32_hyperparameter(%w: tensor<4xf32> {amp.role = "param"},
+                              // expected-error @+1 {{hyperparameter argument #1 must be a tensor<f64>, got 'tensor<f32>'}}
+                              %lr: tensor<f32> {amp.role = "hyperparameter"},
+                              %l: tensor<f32> {amp.role = "input"})
+    -> (tensor<4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"}) attributes {amp.training_step} {
+  %seed = amp.grad_seed %l : tensor<f32>
+  %g = linalg.broadcast ins(%seed : tensor<f32>) outs(%w : tensor<4xf32>) dimensions = [0]
+  %w1 = amp.sgd %w, %g {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %w1, %l : tensor<4xf32>, tensor<f32>
+}
+
+// -----
+
+// found_inf is a report, not state: it pairs with no argument.
+// expected-error @+1 {{found_inf result #1 must be a tensor<i1>, got 'tensor<f32>'}}
+func.func @bad_found_inf(%w: tensor<4xf32> {amp.role = "param"}, %l: tensor<f32> {amp.role = "input"})
+    -> (tensor<4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "found_inf"}, tensor<f32> {amp.role = "loss"}) attributes {amp.training_step} {
+  %seed = amp.grad_seed %l : tensor<f32>
+  %g = linalg.broadcast ins(%seed : tensor<f32>) outs(%w : tensor<4xf32>) dimensions = [0]
+  %w1 = amp.sgd %w, %g {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %w1, %l, %l : tensor<4xf32>, tensor<f32>, tensor<f32>
+}

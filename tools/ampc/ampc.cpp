@@ -9,6 +9,7 @@
 
 #include "ampc/Compiler/Compiler.h"
 #include "ampc/InitAll.h"
+#include "ampc/Training/TrainingStep.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -35,9 +36,14 @@ static cl::opt<Target> target("target", cl::desc("Target"), cl::init(Target::CPU
                                          clEnumValN(Target::CUDA, "cuda", "NVIDIA GPUs (cuBLASLt GEMMs + generated kernels)")),
                               cl::cat(category));
 static cl::opt<PrecisionFlag> precision(
-    "precision", cl::desc("Compute precision"), cl::init(PrecisionFlag::FP16),
+    "precision",
+    cl::desc("Compute precision (default: fp16 for training steps, with dynamic loss scaling; "
+             "bf16 for forward-only modules)"),
+    cl::init(PrecisionFlag::FP16),
     cl::values(clEnumValN(PrecisionFlag::FP32, "fp32", "the unchanged FP32 step (baseline)"),
+               clEnumValN(PrecisionFlag::FP32, "f32", "alias of fp32"),
                clEnumValN(PrecisionFlag::FP16, "fp16", "f16 compute, f32 masters"),
+               clEnumValN(PrecisionFlag::FP16, "f16", "alias of fp16"),
                clEnumValN(PrecisionFlag::BF16, "bf16", "bf16 compute, f32 masters")),
     cl::cat(category));
 static cl::opt<AMPPipelineOptions::LossScalingChoice> lossScaling(
@@ -49,6 +55,33 @@ static cl::opt<AMPPipelineOptions::LossScalingChoice> lossScaling(
                clEnumValN(AMPPipelineOptions::LossScalingChoice::Static, "static", "a fixed scale"),
                clEnumValN(AMPPipelineOptions::LossScalingChoice::Dynamic, "dynamic",
                           "GradScaler's dynamic scale")),
+    cl::cat(category));
+static cl::opt<double> lossScale("loss-scale", cl::value_desc("S"),
+                                 cl::desc("Static loss scale (implies --loss-scaling=static)"),
+                                 cl::cat(category));
+static cl::opt<double> lossScaleInit("loss-scale-init", cl::value_desc("S"),
+                                     cl::desc("Initial dynamic scale (GradScaler init_scale, 65536)"),
+                                     cl::cat(category));
+static cl::opt<double> lossScaleGrowthFactor(
+    "loss-scale-growth-factor", cl::value_desc("F"),
+    cl::desc("Dynamic scale growth factor (GradScaler growth_factor, 2)"), cl::cat(category));
+static cl::opt<double> lossScaleBackoff(
+    "loss-scale-backoff", cl::value_desc("F"),
+    cl::desc("Dynamic scale backoff factor (GradScaler backoff_factor, 0.5)"), cl::cat(category));
+static cl::opt<int64_t> lossScaleGrowthInterval(
+    "loss-scale-growth-interval", cl::value_desc("N"),
+    cl::desc("Finite steps between growths (GradScaler growth_interval, 2000)"),
+    cl::cat(category));
+static cl::opt<double> lossScaleMin("loss-scale-min", cl::value_desc("S"),
+                                    cl::desc("Lower clamp of the dynamic scale (0: none)"),
+                                    cl::cat(category));
+static cl::opt<double> lossScaleMax("loss-scale-max", cl::value_desc("S"),
+                                    cl::desc("Upper clamp of the dynamic scale (0: none)"),
+                                    cl::cat(category));
+static cl::list<std::string> hyperparameters(
+    "hyperparameters", cl::value_desc("names"), cl::CommaSeparated,
+    cl::desc("Optimizer hyperparameters the step takes as run-time inputs (default lr; any of "
+             "lr, weight_decay, momentum, beta1, beta2, eps; 'none' for compiled constants)"),
     cl::cat(category));
 static cl::opt<std::string> policy("policy", cl::desc("Precision policy file (YAML or JSON)"),
                                    cl::value_desc("file"), cl::cat(category));
@@ -166,11 +199,39 @@ int main(int argc, char **argv) {
 
   CompilerOptions options;
   options.target = target;
-  if (precision == PrecisionFlag::FP16)
+  // Without --precision: a training step gets fp16 with GradScaler's dynamic
+  // scaling (PyTorch's CUDA autocast recipe); a forward-only module, which
+  // has no loss to scale, gets bf16 (f32's range, nothing to scale).
+  PrecisionFlag chosen = precision;
+  if (!precision.getNumOccurrences() && !train.getNumOccurrences() &&
+      llvm::none_of(module->getOps<func::FuncOp>(), isTrainingStep))
+    chosen = PrecisionFlag::BF16;
+  if (chosen == PrecisionFlag::FP16)
     options.precision = amp::Precision::f16;
-  else if (precision == PrecisionFlag::BF16)
+  else if (chosen == PrecisionFlag::BF16)
     options.precision = amp::Precision::bf16;
   options.lossScaling = lossScaling;
+  auto given = [](auto &flag) { return flag.getNumOccurrences() > 0; };
+  if (given(lossScale))
+    options.lossScale = lossScale;
+  if (given(lossScaleInit))
+    options.initScale = lossScaleInit;
+  if (given(lossScaleGrowthFactor))
+    options.growthFactor = lossScaleGrowthFactor;
+  if (given(lossScaleBackoff))
+    options.backoffFactor = lossScaleBackoff;
+  if (given(lossScaleGrowthInterval))
+    options.growthInterval = lossScaleGrowthInterval;
+  if (given(lossScaleMin))
+    options.minScale = lossScaleMin;
+  if (given(lossScaleMax))
+    options.maxScale = lossScaleMax;
+  if (given(hyperparameters)) {
+    options.hyperparameters.emplace();
+    for (const std::string &name : hyperparameters)
+      if (name != "none")
+        options.hyperparameters->push_back(name);
+  }
   options.policyFile = policy;
   options.reportFile = report;
   options.persistentCopies = persistentCopies;

@@ -30,6 +30,14 @@ struct CompilerOptions {
   std::optional<amp::Precision> precision;
   AMPPipelineOptions::LossScalingChoice lossScaling =
       AMPPipelineOptions::LossScalingChoice::Auto;
+  /// Loss-scaler knobs (ampc --loss-scale*); unset: the pass defaults,
+  /// which are GradScaler's.
+  std::optional<double> lossScale, initScale, growthFactor, backoffFactor, minScale, maxScale;
+  std::optional<int64_t> growthInterval;
+  /// Optimizer hyperparameters that become run-time inputs of the step
+  /// (amp-hyperparameters): "lr", "weight_decay", "momentum", "beta1", ...
+  /// Unset: lr on the CPU; none on CUDA, whose runtime does not pass them yet.
+  std::optional<std::vector<std::string>> hyperparameters;
   std::string policyFile;
   std::string reportFile;
   bool persistentCopies = false;

@@ -17,13 +17,19 @@ struct AMPPipelineOptions : public mlir::PassPipelineOptions<AMPPipelineOptions>
       *this, "compute-type", llvm::cl::desc("Low precision: f16 or bf16"),
       llvm::cl::init(amp::Precision::f16),
       llvm::cl::values(clEnumValN(amp::Precision::f16, "f16", "IEEE half"),
+                       clEnumValN(amp::Precision::f16, "fp16", "alias of f16"),
                        clEnumValN(amp::Precision::bf16, "bf16", "bfloat16"))};
   Option<amp::Precision> accumulateType{
       *this, "accumulate-type", llvm::cl::desc("Accumulator of low matmuls: f32 or the compute type"),
       llvm::cl::init(amp::Precision::f32),
       llvm::cl::values(clEnumValN(amp::Precision::f32, "f32", "single"),
+                       clEnumValN(amp::Precision::f32, "fp32", "alias of f32"),
                        clEnumValN(amp::Precision::f16, "f16", "half"),
+                       clEnumValN(amp::Precision::f16, "fp16", "alias of f16"),
                        clEnumValN(amp::Precision::bf16, "bf16", "bfloat16"))};
+  ListOption<std::string> hyperparameters{
+      *this, "hyperparameters",
+      llvm::cl::desc("Optimizer hyperparameters made run-time step inputs (amp-hyperparameters)")};
   Option<std::string> policy{*this, "policy", llvm::cl::desc("Policy file (YAML or JSON)")};
   Option<std::string> report{*this, "report", llvm::cl::desc("Write autocast's JSON decision record here")};
   enum class LossScalingChoice { Auto, None, Static, Dynamic };
@@ -41,6 +47,13 @@ struct AMPPipelineOptions : public mlir::PassPipelineOptions<AMPPipelineOptions>
   Option<double> growthFactor{*this, "growth-factor", llvm::cl::init(2.0)};
   Option<double> backoffFactor{*this, "backoff-factor", llvm::cl::init(0.5)};
   Option<int64_t> growthInterval{*this, "growth-interval", llvm::cl::init(2000)};
+  Option<double> minScale{*this, "min-scale", llvm::cl::desc("Lower clamp of the dynamic scale (0: none)"),
+                          llvm::cl::init(0.0)};
+  Option<double> maxScale{*this, "max-scale", llvm::cl::desc("Upper clamp of the dynamic scale (0: none)"),
+                          llvm::cl::init(0.0)};
+  Option<bool> reportFoundInf{*this, "report-found-inf",
+                              llvm::cl::desc("Loss-scaled steps return a found_inf result"),
+                              llvm::cl::init(true)};
   Option<bool> persistentCopies{*this, "persistent-copies",
                                 llvm::cl::desc("Low-precision param copies as step state"),
                                 llvm::cl::init(false)};

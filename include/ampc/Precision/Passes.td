@@ -51,6 +51,7 @@ def AMPAutocast : Pass<"amp-autocast", "::mlir::ModuleOp"> {
            "Low precision to compute allow ops in",
            [{::llvm::cl::values(
                clEnumValN(::ampc::amp::Precision::f16, "f16", "IEEE half precision"),
+               clEnumValN(::ampc::amp::Precision::f16, "fp16", "alias of f16"),
                clEnumValN(::ampc::amp::Precision::bf16, "bf16", "bfloat16"))}]>,
     Option<"accumulateType", "accumulate-type", "::ampc::amp::Precision",
            /*default=*/"::ampc::amp::Precision::f32",
@@ -58,7 +59,9 @@ def AMPAutocast : Pass<"amp-autocast", "::mlir::ModuleOp"> {
            "(f32, or the compute type itself)",
            [{::llvm::cl::values(
                clEnumValN(::ampc::amp::Precision::f32, "f32", "single precision"),
+               clEnumValN(::ampc::amp::Precision::f32, "fp32", "alias of f32"),
                clEnumValN(::ampc::amp::Precision::f16, "f16", "half precision"),
+               clEnumValN(::ampc::amp::Precision::f16, "fp16", "alias of f16"),
                clEnumValN(::ampc::amp::Precision::bf16, "bf16", "bfloat16"))}]>,
     Option<"policyFile", "policy", "std::string", /*default=*/"",
            "Policy file (YAML or JSON) applied on top of the built-in lists">,
@@ -141,6 +144,7 @@ def AMPCheckPrecision : Pass<"amp-check-precision"> {
            "Precision matmul-like ops must read",
            [{::llvm::cl::values(
                clEnumValN(::ampc::amp::Precision::f16, "f16", "IEEE half precision"),
+               clEnumValN(::ampc::amp::Precision::f16, "fp16", "alias of f16"),
                clEnumValN(::ampc::amp::Precision::bf16, "bf16", "bfloat16"))}]>,
     Option<"policyFile", "policy", "std::string", /*default=*/"",
            "Policy file (YAML or JSON) applied on top of the built-in lists, "

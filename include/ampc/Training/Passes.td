@@ -30,6 +30,37 @@ def AMPVerifyTrainingStep : Pass<"amp-verify-training-step", "::mlir::ModuleOp">
   }];
 }
 
+def AMPHyperparameters : Pass<"amp-hyperparameters", "::mlir::ModuleOp"> {
+  let summary = "Make optimizer hyperparameters run-time inputs of the training step";
+  let description = [{
+    For every training step, each hyperparameter named in `inputs` becomes
+    one new argument, a `tensor<f64>` with role `hyperparameter`, its name
+    in `amp.name` and the compiled value as its initial value in `amp.init`,
+    read by every optimizer op of the step (`lr(%lr)`). A learning-rate
+    schedule then changes `lr` between steps without recompiling, as
+    `torch.optim.lr_scheduler` changes `param_group["lr"]`.
+
+    Names: `lr`, `weight_decay`, `momentum` (SGD), `beta1`, `beta2`, `eps`
+    (Adam, AdamW). Errors, located at the optimizer op: a name no optimizer
+    op of the step has; optimizer ops that disagree on the value (one input
+    per step); `momentum` of an SGD built without momentum (it has no
+    buffer to weight).
+
+    ```mlir
+    %p1 = amp.sgd %p, %g {lr = 1.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+    // becomes, with a new argument
+    //   %lr: tensor<f64> {amp.init = 1.0e-01 : f64, amp.name = "lr", amp.role = "hyperparameter"}
+    %p1 = amp.sgd %p, %g lr(%lr) {lr = 1.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect"];
+  let options = [
+    ListOption<"inputs", "inputs", "std::string",
+               "Hyperparameters to make step inputs (lr, weight_decay, momentum, beta1, "
+               "beta2, eps)">,
+  ];
+}
+
 def AMPMasterWeights : Pass<"amp-master-weights", "::mlir::ModuleOp"> {
   let summary = "FP32 master weights with one low-precision compute copy per param";
   let description = [{
@@ -81,7 +112,10 @@ def AMPLossScaling : Pass<"amp-loss-scaling", "::mlir::ModuleOp"> {
       arguments and results with role `scaler_state`, initial values in
       `amp.init`), updated by `amp.update_scale` exactly as
       `GradScaler.update` does; `static`: S is a constant and never changes
-      (steps with non-finite gradients are still skipped).
+      (steps with non-finite gradients are still skipped);
+    - returns, just before the loss, a `tensor<i1>` result with role
+      `found_inf`: true when the step was skipped (GradScaler's
+      `found_inf`), so the caller learns it without another pass.
 
     ```mlir
     %seed = amp.grad_seed %loss : tensor<f32>
@@ -112,6 +146,11 @@ def AMPLossScaling : Pass<"amp-loss-scaling", "::mlir::ModuleOp"> {
     Option<"minScale", "min-scale", "double", /*default=*/"0.0", "Lower clamp of the scale (0: none)">,
     Option<"maxScale", "max-scale", "double", /*default=*/"0.0",
            "Upper clamp of the scale (0: none; Apex uses 2^24)">,
+    Option<"reportFoundInf", "report-found-inf", "bool", /*default=*/"true",
+           "Return the found_inf result">,
+    Option<"warnWithoutStep", "warn-without-step", "bool", /*default=*/"true",
+           "Warn when the module has no training step (amp-pipeline turns it off "
+           "for loss-scaling=auto, where a forward-only module is expected)">,
   ];
 }
 

@@ -6,7 +6,7 @@
 // Everything is in the LLVM dialect (OpenMP regions aside, which the LLVM IR
 // translation turns into libomp calls); the step has a C entry point whose
 // results are out-params (6 inputs + 2 scaler states in, 4 params + 2 scaler
-// states + loss out: 15 descriptors, no return value). Matmuls are oneDNN
+// states + found_inf + loss out: 16 descriptors, no return value). Matmuls are oneDNN
 // calls; temporaries come from the buffer cache every library links.
 // CHECK-NOT: amp.
 // CHECK-NOT: tensor<
@@ -18,7 +18,7 @@
 // CHECK-DAG: llvm.fptrunc {{.*}} : f32 to f16
 // CHECK-DAG: llvm.intr.exp
 // CHECK-LABEL: llvm.func @_mlir_ciface_train_step(
-// CHECK-SAME: %arg14: !llvm.ptr) attributes {llvm.emit_c_interface} {
+// CHECK-SAME: %arg15: !llvm.ptr) attributes {llvm.emit_c_interface} {
 
 // bf16 conversions are expanded to integer ops (no libcall) unless the
 // target converts in hardware (native-bf16, set by ampc for AVX512-BF16).

@@ -53,6 +53,23 @@ func.func @training_ops(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>,
 
 // -----
 
+// Run-time hyperparameters: tensor<f64> operands; the attributes keep the
+// values the step was built with.
+// CHECK-LABEL: func @runtime_hyperparameters
+// CHECK: amp.sgd %{{.*}}, %{{.*}} state(%{{.*}}, %{{.*}} : tensor<4xf32>, tensor<i64>) lr(%[[LR:.+]]) momentum(%[[M:.+]]) weight_decay(%[[WD:.+]]) {lr = 1.000000e-01 : f64, momentum = 9.000000e-01 : f64}
+// CHECK: amp.adamw %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} lr(%[[LR]]) beta1(%{{.*}}) beta2(%{{.*}}) eps(%{{.*}}) weight_decay(%[[WD]]) {lr = 1.000000e-03 : f64}
+// CHECK: amp.adam %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} eps(%{{.*}}) {lr = 1.000000e-03 : f64}
+func.func @runtime_hyperparameters(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %s: tensor<i64>,
+                                   %lr: tensor<f64>, %m: tensor<f64>, %wd: tensor<f64>, %b1: tensor<f64>,
+                                   %b2: tensor<f64>, %eps: tensor<f64>) -> tensor<4xf32> {
+  %p1, %b1n, %s1 = amp.sgd %p, %g state(%b, %s : tensor<4xf32>, tensor<i64>) lr(%lr) momentum(%m) weight_decay(%wd) {lr = 1.0e-01 : f64, momentum = 9.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<4xf32>, tensor<i64>
+  %p2, %m2, %v2, %s2 = amp.adamw %p1, %g, %b, %b, %s lr(%lr) beta1(%b1) beta2(%b2) eps(%eps) weight_decay(%wd) {lr = 1.0e-03 : f64} : tensor<4xf32>, tensor<i64>
+  %p3, %m3, %v3, %s3 = amp.adam %p2, %g, %m2, %v2, %s2 eps(%eps) {lr = 1.0e-03 : f64} : tensor<4xf32>, tensor<i64>
+  return %p3 : tensor<4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func @loss_scaling_ops
 // CHECK: amp.unscale %{{.*}}, %{{.*}} : tensor<4xf32>
 // CHECK: amp.all_finite %{{.*}}, %{{.*}} : tensor<4xf32>, tensor<2x2xf32>

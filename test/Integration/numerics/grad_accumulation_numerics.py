@@ -29,7 +29,8 @@ def main_function(xs):
         lines.append("  %%a%d:2 = call @step_accumulate(%%w, %%x%d, %%scale, %s) : (%s, %s, tensor<f32>, %s) -> (%s, tensor<f32>)"
                      % (k, k, acc, T, T, T, T))
         acc = "%%a%d#0" % k
-    lines.append("  %%r:6 = call @step_apply(%%w, %%m, %%s, %%scale, %%tracker, %s) : (%s, %s, tensor<i64>, tensor<f32>, tensor<i32>, %s) -> (%s, %s, tensor<i64>, tensor<f32>, tensor<i32>, %s)"
+    # The apply step reports found_inf after its state.
+    lines.append("  %%r:7 = call @step_apply(%%w, %%m, %%s, %%scale, %%tracker, %s) : (%s, %s, tensor<i64>, tensor<f32>, tensor<i32>, %s) -> (%s, %s, tensor<i64>, tensor<f32>, tensor<i32>, %s, tensor<i1>)"
                  % (acc, T, T, T, T, T, T))
     for i, (value, bits) in enumerate([("%r#0", True), ("%r#5", True)]):
         lines.append("  %%b%d = arith.bitcast %s : %s to tensor<4xi32>" % (i, value, T))

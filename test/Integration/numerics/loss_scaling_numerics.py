@@ -8,7 +8,8 @@ GradScaler semantics step by step:
   - finite steps update the state, and the scale doubles after
     growth-interval (3) consecutive finite steps, resetting the tracker;
   - the updates equal an unscaled FP32 SGD-momentum reference bit for bit
-    (the scales are powers of two, so scaling and unscaling are exact).
+    (the scales are powers of two, so scaling and unscaling are exact);
+  - the step's found_inf result is true exactly for the skipped step.
 
   loss_scaling_numerics.py AMP_OPT MLIR_RUNNER LIB_DIR STEP_MLIR
 Prints one line per step and 'N passed, M failed'."""
@@ -37,13 +38,14 @@ def main_function(xs):
     state = ["%w", "%m", "%s", "%scale", "%tracker"]
     for k in range(STEPS):
         r = "%%r%d" % k
-        lines.append("  %s:6 = call @step(%s, %s, %s, %%x%d, %s, %s) : (%s, %s, tensor<i64>, %s, tensor<f32>, tensor<i32>) -> (%s, %s, tensor<i64>, tensor<f32>, tensor<i32>, tensor<f32>)"
+        lines.append("  %s:7 = call @step(%s, %s, %s, %%x%d, %s, %s) : (%s, %s, tensor<i64>, %s, tensor<f32>, tensor<i32>) -> (%s, %s, tensor<i64>, tensor<f32>, tensor<i32>, tensor<i1>, tensor<f32>)"
                      % (r, state[0], state[1], state[2], k, state[3], state[4], t, t, t, t, t))
+        lines.append("  %%found%d = arith.extui %s#5 : tensor<i1> to tensor<i32>" % (k, r))
         state = [r + "#0", r + "#1", r + "#2", r + "#3", r + "#4"]
         for i, (value, vt, bits, printer) in enumerate([
                 (state[0], t, "tensor<4xi32>", "I32"), (state[1], t, "tensor<4xi32>", "I32"),
                 (state[2], None, None, "I64"), (state[3], "tensor<f32>", "tensor<i32>", "I32"),
-                (state[4], None, None, "I32")]):
+                (state[4], None, None, "I32"), ("%%found%d" % k, None, None, "I32")]):
             name = "%%p%d_%d" % (k, i)
             if bits:
                 lines.append("  %sb = arith.bitcast %s : %s to %s" % (name, value, vt, bits))
@@ -64,8 +66,8 @@ def main():
     scaled = run([amp_opt, step_file, "--amp-loss-scaling=mode=dynamic growth-interval=%d" % INTERVAL])
     # main calls the scaled signature, so it joins the module after the pass.
     blocks = execute(amp_opt, runner, lib_dir, splice(scaled, main_function(xs)))
-    if len(blocks) != 5 * STEPS:
-        sys.exit("expected %d printed values, got %d" % (5 * STEPS, len(blocks)))
+    if len(blocks) != 6 * STEPS:
+        sys.exit("expected %d printed values, got %d" % (6 * STEPS, len(blocks)))
     as_f32 = bits_to_f32
 
     # Reference: GradScaler state machine + unscaled SGD momentum (lr 0.1, m 0.9).
@@ -74,8 +76,9 @@ def main():
     counter, scale, tracker = 0, 65536.0, 0
     passed = failed = 0
     for k in range(STEPS):
-        got_w, got_m = as_f32(blocks[5 * k]), as_f32(blocks[5 * k + 1])
-        got_step, got_scale, got_tracker = int(blocks[5 * k + 2][0]), as_f32(blocks[5 * k + 3])[0], int(blocks[5 * k + 4][0])
+        got_w, got_m = as_f32(blocks[6 * k]), as_f32(blocks[6 * k + 1])
+        got_step, got_scale, got_tracker = int(blocks[6 * k + 2][0]), as_f32(blocks[6 * k + 3])[0], int(blocks[6 * k + 4][0])
+        got_found_inf = bool(blocks[6 * k + 5][0])
         finite = bool(np.all(np.isfinite(xs[k])))
         prev = (w.copy(), buf.copy(), counter)
         if finite:
@@ -90,7 +93,8 @@ def main():
             scale, tracker = scale * 0.5, 0
         checks = [np.array_equal(got_w.view(np.uint32), w.view(np.uint32)),
                   np.array_equal(got_m.view(np.uint32), buf.view(np.uint32)),
-                  got_step == counter, got_scale == scale, got_tracker == tracker]
+                  got_step == counter, got_scale == scale, got_tracker == tracker,
+                  got_found_inf == (not finite)]
         if not finite:
             checks.append(np.array_equal(got_w.view(np.uint32), prev[0].view(np.uint32))
                           and np.array_equal(got_m.view(np.uint32), prev[1].view(np.uint32))

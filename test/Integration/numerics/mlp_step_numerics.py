@@ -80,7 +80,8 @@ def main_function(inputs, scaled):
         lines += ["  %scale = arith.constant dense<65536.0> : tensor<f32>",
                   "  %tracker = arith.constant dense<0> : tensor<i32>"]
         args += ["%scale", "%tracker"]
-    rtypes = ptypes + scaler + ["tensor<f32>"]
+    # A loss-scaled step also reports found_inf, before the loss.
+    rtypes = ptypes + scaler + (["tensor<i1>"] if scaled else []) + ["tensor<f32>"]
     lines.append("  %%r:%d = call @train_step(%s) : (%s) -> (%s)"
                  % (len(rtypes), ", ".join(args), ", ".join(types + scaler), ", ".join(rtypes)))
     # Print each parameter's change (p_new - p), not p_new: printMemrefF32

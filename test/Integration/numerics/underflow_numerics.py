@@ -36,9 +36,10 @@ def main_function(x, y, scaled):
     for k in range(STEPS):
         r = "%%r%d" % k
         args = "%s, %%x, %%y" % w + (", %s, %s" % (s, t) if scaled else "")
-        n = 4 if scaled else 2
-        lines.append("  %s:%d = call @step(%s) : (tensor<16x4xf32>, tensor<64x16xf32>, tensor<64x4xf32>%s) -> (tensor<16x4xf32>%s, tensor<f32>)"
-                     % (r, n, args, extra_types, extra_types))
+        # A loss-scaled step also reports found_inf, before the loss.
+        n = 5 if scaled else 2
+        lines.append("  %s:%d = call @step(%s) : (tensor<16x4xf32>, tensor<64x16xf32>, tensor<64x4xf32>%s) -> (tensor<16x4xf32>%s%s, tensor<f32>)"
+                     % (r, n, args, extra_types, extra_types, ", tensor<i1>" if scaled else ""))
         w = r + "#0"
         if scaled:
             s, t = r + "#1", r + "#2"

@@ -50,10 +50,10 @@ LogicalResult AMPDialect::verifyOperationAttribute(Operation *op,
   if (!str)
     return op->emitError() << "'" << kPrecisionAttrName
                            << "' must be a string: \"f32\", \"f16\" or \"bf16\"";
-  if (!symbolizePrecision(str.getValue()))
+  if (!parsePrecision(str.getValue()))
     return op->emitError() << "'" << kPrecisionAttrName << "' pins to unsupported type '"
                            << str.getValue()
-                           << "'; expected \"f32\", \"f16\" or \"bf16\"";
+                           << "'; expected \"f32\", \"f16\" or \"bf16\" (or \"fp32\", \"fp16\")";
   return success();
 }
 
@@ -65,6 +65,13 @@ static LogicalResult verifyRole(Operation *op, NamedAttribute attr,
                              << "' must be a float or integer attribute";
     return success();
   }
+  if (attr.getName() == AMPDialect::kNameAttrName) {
+    auto name = dyn_cast<StringAttr>(attr.getValue());
+    if (!name || name.getValue().empty())
+      return op->emitError() << what << " #" << index << ": '" << AMPDialect::kNameAttrName
+                             << "' must be a non-empty string";
+    return success();
+  }
   if (attr.getName() != AMPDialect::kRoleAttrName)
     return op->emitError() << "unknown amp dialect " << what << " attribute '"
                            << attr.getName().getValue() << "'";
@@ -74,13 +81,14 @@ static LogicalResult verifyRole(Operation *op, NamedAttribute attr,
     return op->emitError() << what << " #" << index << ": '" << AMPDialect::kRoleAttrName
                            << "' must be one of \"param\", \"optimizer_state\", "
                               "\"input\", \"label\", \"scaler_state\", \"param_copy\", "
-                              "\"loss\", \"grad_accumulator\"";
-  if (isResult && (*role == Role::input || *role == Role::label))
+                              "\"loss\", \"grad_accumulator\", \"found_inf\", "
+                              "\"hyperparameter\"";
+  if (isResult && (*role == Role::input || *role == Role::label || *role == Role::hyperparameter))
     return op->emitError() << what << " #" << index << ": role '"
                            << stringifyRole(*role) << "' is only for arguments";
-  if (!isResult && *role == Role::loss)
-    return op->emitError() << what << " #" << index
-                           << ": role 'loss' is only for results";
+  if (!isResult && (*role == Role::loss || *role == Role::found_inf))
+    return op->emitError() << what << " #" << index << ": role '" << stringifyRole(*role)
+                           << "' is only for results";
   return success();
 }
 
@@ -140,7 +148,15 @@ std::optional<Precision> getPinnedPrecision(Operation *op) {
   auto pin = op->getAttrOfType<StringAttr>(AMPDialect::kPrecisionAttrName);
   if (!pin)
     return std::nullopt;
-  return symbolizePrecision(pin.getValue());
+  return parsePrecision(pin.getValue());
+}
+
+std::optional<Precision> parsePrecision(StringRef name) {
+  if (name == "fp32")
+    return Precision::f32;
+  if (name == "fp16")
+    return Precision::f16;
+  return symbolizePrecision(name);
 }
 
 } // namespace ampc::amp

@@ -45,6 +45,10 @@ inline bool isMutableRole(Role role) {
 /// dialect verifier, so a present, well-formed pin always yields a value.
 std::optional<Precision> getPinnedPrecision(mlir::Operation *op);
 
+/// Reads a precision as pins, pass options and the CLI spell it: "f32",
+/// "f16", "bf16", or ampc's and PyTorch's "fp32", "fp16".
+std::optional<Precision> parsePrecision(llvm::StringRef name);
+
 /// Fails, with an error at the op, for the first op under `root` holding a
 /// `dense_resource` whose data the file does not carry (exporters write
 /// `dense_resource<__elided__>` for weights they leave out): such a model

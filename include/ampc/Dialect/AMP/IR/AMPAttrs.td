@@ -26,7 +26,11 @@ def AMP_Role : I32EnumAttr<"Role", "role of a training-step argument or result",
     I32EnumAttrCase<"scaler_state", 4>,
     I32EnumAttrCase<"param_copy", 5>,
     I32EnumAttrCase<"loss", 6>,
-    I32EnumAttrCase<"grad_accumulator", 7>
+    I32EnumAttrCase<"grad_accumulator", 7>,
+    // Results a step reports without carrying them as state.
+    I32EnumAttrCase<"found_inf", 8>,
+    // Scalars a schedule changes between steps (lr, weight decay, ...).
+    I32EnumAttrCase<"hyperparameter", 9>
   ]> {
   let cppNamespace = "::ampc::amp";
   let genSpecializedAttr = 0;

@@ -39,6 +39,9 @@ def AMP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kRoleAttrName = "amp.role";
     /// Argument attribute with the initial value of compiler-added state.
     static constexpr ::llvm::StringLiteral kInitAttrName = "amp.init";
+    /// Argument/result attribute: the stable name of a state value or
+    /// hyperparameter ("lr", "loss_scale"), for manifests and checkpoints.
+    static constexpr ::llvm::StringLiteral kNameAttrName = "amp.name";
     /// On a training step: the function returning its params' initial values.
     static constexpr ::llvm::StringLiteral kInitialParamsAttrName = "amp.initial_params";
   }];

@@ -75,7 +75,12 @@ def AMP_GradSeedOp : AMP_Op<"grad_seed", [Pure, AllTypesMatch<["loss", "seed"]>]
   let assemblyFormat = "$loss attr-dict `:` type($loss)";
 }
 
-def AMP_SGDOp : AMP_Op<"sgd", [Pure]> {
+// A run-time hyperparameter (amp-hyperparameters): f64, as PyTorch's Python
+// floats.
+def AMP_Hyperparameter : 0DTensorOf<[F64]>,
+    BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getF64Type())">;
+
+def AMP_SGDOp : AMP_Op<"sgd", [Pure, AttrSizedOperandSegments]> {
   let summary = "stochastic gradient descent update (torch.optim.SGD)";
   let description = [{
     Returns the updated parameter and, when `momentum` is non-zero, the
@@ -92,6 +97,12 @@ def AMP_SGDOp : AMP_Op<"sgd", [Pure]> {
     exactly as `torch.optim.SGD` (whose momentum buffer is created from the
     first gradient). All arithmetic is f32.
 
+    `lr`, `momentum` and `weight_decay` can be run-time values instead
+    (`lr(%lr)`: a `tensor<f64>` operand, which amp-hyperparameters makes a
+    step input); the attribute then holds the value the step was built with,
+    which is the input's initial value. Whether there is a momentum buffer is
+    decided by the attribute.
+
     ```mlir
     %p1 = amp.sgd %p, %g {lr = 1.0e-01 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
     %p2, %b2, %s2 = amp.sgd %p, %g state(%b, %s : tensor<4xf32>, tensor<i64>)
@@ -101,6 +112,9 @@ def AMP_SGDOp : AMP_Op<"sgd", [Pure]> {
   }];
   let arguments = (ins AMP_F32Tensor:$param, AMP_F32Tensor:$grad,
                        Variadic<AnyRankedTensor>:$state,
+                       Optional<AMP_Hyperparameter>:$lr_input,
+                       Optional<AMP_Hyperparameter>:$momentum_input,
+                       Optional<AMP_Hyperparameter>:$weight_decay_input,
                        F64Attr:$lr,
                        DefaultValuedAttr<F64Attr, "0.0">:$momentum,
                        DefaultValuedAttr<F64Attr, "0.0">:$dampening,
@@ -108,7 +122,9 @@ def AMP_SGDOp : AMP_Op<"sgd", [Pure]> {
                        DefaultValuedAttr<F64Attr, "0.0">:$weight_decay);
   let results = (outs AMP_F32Tensor:$new_param, Variadic<AnyRankedTensor>:$new_state);
   let assemblyFormat = [{
-    $param `,` $grad (`state` `(` $state^ `:` type($state) `)`)? attr-dict
+    $param `,` $grad (`state` `(` $state^ `:` type($state) `)`)?
+    (`lr` `(` $lr_input^ `)`)? (`momentum` `(` $momentum_input^ `)`)?
+    (`weight_decay` `(` $weight_decay_input^ `)`)? attr-dict
     `:` type($param) `,` type($grad) `->` type(results)
   }];
   let hasVerifier = 1;
@@ -116,7 +132,7 @@ def AMP_SGDOp : AMP_Op<"sgd", [Pure]> {
 
 class AMP_AdamBase<string mnemonic, string torchName, string decay,
                    string defaultDecay>
-    : AMP_Op<mnemonic, [Pure,
+    : AMP_Op<mnemonic, [Pure, AttrSizedOperandSegments,
         AllTypesMatch<["param", "grad", "exp_avg", "exp_avg_sq",
                        "new_param", "new_exp_avg", "new_exp_avg_sq"]>,
         AllTypesMatch<["step", "new_step"]>]> {
@@ -136,6 +152,10 @@ class AMP_AdamBase<string mnemonic, string torchName, string decay,
     Bias corrections are computed in f64 from the step counter, as PyTorch
     does with Python floats; everything elementwise is f32.
 
+    `lr`, `beta1`, `beta2`, `eps` and `weight_decay` can be run-time values
+    (`lr(%lr)`: a `tensor<f64>` operand, made a step input by
+    amp-hyperparameters); the attribute then holds the initial value.
+
     ```mlir
     %p1, %m1, %v1, %s1 = amp.}] # mnemonic # [{ %p, %g, %m, %v, %s
         {lr = 1.0e-03 : f64} : tensor<4xf32>, tensor<i64>
@@ -144,6 +164,11 @@ class AMP_AdamBase<string mnemonic, string torchName, string decay,
   let arguments = (ins AMP_F32Tensor:$param, AMP_F32Tensor:$grad,
                        AMP_F32Tensor:$exp_avg, AMP_F32Tensor:$exp_avg_sq,
                        AMP_StepCounter:$step,
+                       Optional<AMP_Hyperparameter>:$lr_input,
+                       Optional<AMP_Hyperparameter>:$beta1_input,
+                       Optional<AMP_Hyperparameter>:$beta2_input,
+                       Optional<AMP_Hyperparameter>:$eps_input,
+                       Optional<AMP_Hyperparameter>:$weight_decay_input,
                        F64Attr:$lr,
                        DefaultValuedAttr<F64Attr, "0.9">:$beta1,
                        DefaultValuedAttr<F64Attr, "0.999">:$beta2,
@@ -152,7 +177,10 @@ class AMP_AdamBase<string mnemonic, string torchName, string decay,
   let results = (outs AMP_F32Tensor:$new_param, AMP_F32Tensor:$new_exp_avg,
                       AMP_F32Tensor:$new_exp_avg_sq, AMP_StepCounter:$new_step);
   let assemblyFormat = [{
-    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $step attr-dict
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $step
+    (`lr` `(` $lr_input^ `)`)? (`beta1` `(` $beta1_input^ `)`)?
+    (`beta2` `(` $beta2_input^ `)`)? (`eps` `(` $eps_input^ `)`)?
+    (`weight_decay` `(` $weight_decay_input^ `)`)? attr-dict
     `:` type($param) `,` type($step)
   }];
   let hasVerifier = 1;
