@@ -22,8 +22,8 @@ namespace {
 /// that each message is located.
 class PolicyFileReader {
 public:
-  PolicyFileReader(PrecisionPolicy &policy, llvm::SourceMgr &sourceMgr)
-      : policy(policy), sourceMgr(sourceMgr) {}
+  PolicyFileReader(PrecisionPolicy &policy, llvm::SourceMgr &sourceMgr, StringRef file)
+      : policy(policy), sourceMgr(sourceMgr), file(file) {}
 
   /// A null node is one the YAML parser could not read; it has already
   /// reported why, at the place.
@@ -88,7 +88,8 @@ public:
         continue;
       }
       if (isAdd) {
-        if (!policy.add(opClass, *name))
+        auto [line, column] = sourceMgr.getLineAndColumn(item.getSourceRange().Start);
+        if (!policy.add(opClass, *name, PolicyEntryOrigin{file.str(), line, column}))
           error(&item, "malformed glob pattern '" + *name + "'");
       } else if (!policy.remove(opClass, *name)) {
         warning(&item, "'" + *name + "' is not in the " +
@@ -135,6 +136,7 @@ public:
 private:
   PrecisionPolicy &policy;
   llvm::SourceMgr &sourceMgr;
+  StringRef file;
 };
 } // namespace
 
@@ -163,7 +165,7 @@ LogicalResult PrecisionPolicy::applyFile(const llvm::MemoryBuffer &buffer,
 
   // Apply to a copy so that a file with errors leaves the policy unchanged.
   PrecisionPolicy updated = *this;
-  PolicyFileReader reader(updated, sourceMgr);
+  PolicyFileReader reader(updated, sourceMgr, buffer.getBufferIdentifier());
   yaml::Stream stream(buffer.getMemBufferRef(), sourceMgr);
   unsigned documents = 0;
   for (yaml::Document &doc : stream) {

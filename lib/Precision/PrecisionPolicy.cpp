@@ -75,6 +75,13 @@ bool PrecisionPolicy::add(OpClass opClass, StringRef pattern) {
   return true;
 }
 
+bool PrecisionPolicy::add(OpClass opClass, StringRef pattern, PolicyEntryOrigin origin) {
+  if (!add(opClass, pattern))
+    return false;
+  origins[pattern] = std::move(origin);
+  return true;
+}
+
 bool PrecisionPolicy::remove(OpClass opClass, StringRef pattern) {
   if (!isGlob(pattern)) {
     auto it = exact.find(pattern);
@@ -142,6 +149,12 @@ void PrecisionPolicy::warnUnknownNames(
     PolicyDiagnostic diag;
     diag.severity = PolicyDiagnostic::Severity::Warning;
     diag.file = origin.str();
+    // An entry from a file is reported where it was written.
+    if (auto it = origins.find(pattern); it != origins.end()) {
+      diag.file = it->second.file;
+      diag.line = it->second.line;
+      diag.column = it->second.column;
+    }
     diag.message = (Twine("policy entry '") + pattern + "' " + what).str();
     diags.push_back(std::move(diag));
   };

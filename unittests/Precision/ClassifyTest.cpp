@@ -6,6 +6,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "gtest/gtest.h"
 
 using namespace mlir;
@@ -189,8 +190,30 @@ TEST_F(ClassifyTest, WarnsAboutUnregisteredNames) {
   std::vector<PolicyDiagnostic> diags;
   policy.warnUnknownNames(&context, "test", diags);
   ASSERT_EQ(diags.size(), 2u);
-  for (const PolicyDiagnostic &d : diags)
+  for (const PolicyDiagnostic &d : diags) {
     EXPECT_EQ(d.severity, PolicyDiagnostic::Severity::Warning);
+    // Added in code, so no position: the origin names them.
+    EXPECT_EQ(d.file, "test");
+    EXPECT_EQ(d.line, 0u);
+  }
+}
+
+TEST_F(ClassifyTest, UnregisteredNamesFromAFileAreLocatedWhereWritten) {
+  PrecisionPolicy policy = PrecisionPolicy::getDefault();
+  std::vector<PolicyDiagnostic> diags;
+  auto buffer = llvm::MemoryBuffer::getMemBuffer("allow: [math.tanh]\ndeny:\n  add: [math.log, linalg.matmull]\n"
+                                                 "clear: ['nosuch.*']\n",
+                                                 "typo.yaml");
+  ASSERT_TRUE(succeeded(policy.applyFile(*buffer, diags)));
+  policy.warnUnknownNames(&context, "typo.yaml", diags);
+  ASSERT_EQ(diags.size(), 2u);
+  EXPECT_EQ(diags[0].message, "policy entry 'linalg.matmull' names no registered operation");
+  EXPECT_EQ(diags[0].file, "typo.yaml");
+  EXPECT_EQ(diags[0].line, 3u);
+  EXPECT_EQ(diags[0].column, 19u);
+  EXPECT_EQ(diags[1].message, "policy entry 'nosuch.*' matches no registered operation");
+  EXPECT_EQ(diags[1].line, 4u);
+  EXPECT_EQ(diags[1].column, 9u);
 }
 
 } // namespace

@@ -58,6 +58,13 @@ struct PolicyDiagnostic {
   std::string message;
 };
 
+/// Where a policy entry was written: a policy file's line and column.
+struct PolicyEntryOrigin {
+  std::string file;
+  unsigned line = 0;
+  unsigned column = 0;
+};
+
 class PrecisionPolicy {
 public:
   /// The built-in defaults, modelled on PyTorch autocast and TensorFlow AMP.
@@ -70,6 +77,9 @@ public:
   /// `linalg.conv_*`) in `opClass`, taking it out of any other class.
   /// Returns false if the glob is malformed.
   bool add(OpClass opClass, llvm::StringRef pattern);
+  /// As above, remembering where the entry was written, so that later
+  /// messages about it (an op name nothing registers) point there.
+  bool add(OpClass opClass, llvm::StringRef pattern, PolicyEntryOrigin origin);
   /// Takes `pattern` out of `opClass`; false if it was not there.
   bool remove(OpClass opClass, llvm::StringRef pattern);
 
@@ -122,6 +132,8 @@ private:
   };
   llvm::StringMap<OpClass> exact;
   std::vector<GlobEntry> globs;
+  /// Entries read from files, by pattern.
+  llvm::StringMap<PolicyEntryOrigin> origins;
 };
 
 /// Why `pattern` is not an op name or glob a policy can hold (`dialect.op`,
