@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ampc/Autodiff/Autodiff.h"
+#include "ampc/Dialect/AMP/IR/AMP.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -1176,6 +1177,31 @@ LogicalResult ReverseMode::adjointOfExtract(const StructuredInfo &info,
 
 } // namespace
 
+/// The ops [begin, end) computed the adjoints of `forward`'s operands: they
+/// carry its precision pin (PyTorch runs the backward of an op in the
+/// precision the op ran in), and a location that says they are its backward
+/// (`fused<{amp.adjoint_of = "<op>"}>[forward's location]`), which
+/// diagnostics still show as the forward op's place and the autocast report
+/// reads.
+static void markAdjointOps(Operation *forward, Block::iterator begin, Block::iterator end) {
+  MLIRContext *ctx = forward->getContext();
+  Attribute pin = forward->getAttr(ampc::amp::AMPDialect::kPrecisionAttrName);
+  auto origin = DictionaryAttr::get(
+      ctx, {NamedAttribute(StringAttr::get(ctx, ampc::amp::AMPDialect::kAdjointOfAttrName),
+                           StringAttr::get(ctx, forward->getName().getStringRef()))});
+  Location loc = FusedLoc::get(ctx, {forward->getLoc()}, origin);
+  auto isF32 = [](Type type) { return getElementTypeOrSelf(type).isF32(); };
+  for (Operation &op : llvm::make_range(begin, end)) {
+    // Only ops that compute in f32 (what autocast decides); a pin on a
+    // tensor.empty would say nothing.
+    bool computes = llvm::any_of(op.getOperandTypes(), isF32) &&
+                    llvm::any_of(op.getResultTypes(), isF32);
+    if (pin && computes && !op.hasAttr(ampc::amp::AMPDialect::kPrecisionAttrName))
+      op.setAttr(ampc::amp::AMPDialect::kPrecisionAttrName, pin);
+    op.walk([&](Operation *nested) { nested->setLoc(loc); });
+  }
+}
+
 FailureOr<SmallVector<Value>> ampc::emitReverseMode(OpBuilder &builder, Value target,
                                                     Value targetAdjoint, ArrayRef<Value> wrt) {
   Block *block = builder.getInsertionBlock();
@@ -1210,8 +1236,12 @@ FailureOr<SmallVector<Value>> ampc::emitReverseMode(OpBuilder &builder, Value ta
   for (Operation *op : llvm::reverse(forward)) {
     if (llvm::none_of(op->getResults(), [&](Value r) { return reverse.adjoints.count(r); }))
       continue;
+    Block::iterator end = builder.getInsertionPoint();
+    Operation *last = end == block->begin() ? nullptr : &*std::prev(end);
     if (failed(reverse.visit(op)))
       return failure();
+    markAdjointOps(op, last ? std::next(last->getIterator()) : block->begin(),
+                   builder.getInsertionPoint());
   }
   for (auto [i, value] : llvm::enumerate(wrt))
     gradients[i] = reverse.adjoints.lookup(value);

@@ -14,6 +14,8 @@
 
 #include "ampc/Precision/Autocast.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -87,7 +89,20 @@ static bool isAccumulatorInit(OpOperand &operand) {
                           arith::MinNumFOp>(yielded.getDefiningOp());
 }
 
+/// The forward op `loc` says an op is the backward of
+/// (`fused<{amp.adjoint_of = "<op>"}>[loc]`, set by amp-differentiate), and
+/// that op's location.
+static std::pair<StringRef, Location> adjointOrigin(Location loc) {
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    if (auto meta = dyn_cast_or_null<DictionaryAttr>(fused.getMetadata()))
+      if (auto of = meta.getAs<StringAttr>(amp::AMPDialect::kAdjointOfAttrName))
+        if (fused.getLocations().size() == 1)
+          return {of.getValue(), fused.getLocations().front()};
+  return {StringRef(), loc};
+}
+
 static std::string locationString(Location loc) {
+  loc = adjointOrigin(loc).second;
   std::string str;
   llvm::raw_string_ostream os(str);
   if (auto fileLoc = dyn_cast<FileLineColLoc>(loc))
@@ -169,6 +184,8 @@ private:
   DenseMap<Value, Type> originalTypes;
   DenseMap<std::pair<Value, Type>, Value> castCache;
   llvm::SetVector<Operation *> insertedCasts;
+  /// Ops whose amp.precision pin decided some node.
+  llvm::SmallPtrSet<Operation *, 8> usedPins;
 };
 } // namespace
 
@@ -203,12 +220,16 @@ void Autocaster::buildGraph() {
       return WalkResult::advance();
     if (isCandidate(op)) {
       Node node{op, OpClass::Unknown, {}, {}, {}, {}};
-      if (std::optional<Precision> pin = amp::getPinnedPrecision(op)) {
+      Operation *pinSource = nullptr;
+      if (std::optional<Precision> pin = amp::getEffectivePrecision(op, &pinSource)) {
         node.pin = pin;
         node.opClass = *pin == Precision::f32 ? OpClass::Deny : OpClass::Allow;
-        node.rule = ("pinned to " + amp::stringifyPrecision(*pin) +
-                     " by amp.precision")
+        node.rule = ("pinned to " + amp::stringifyPrecision(*pin) + " by amp.precision")
                         .str();
+        if (pinSource != op)
+          node.rule += " on '" + pinSource->getName().getStringRef().str() + "' at " +
+                       locationString(pinSource->getLoc());
+        usedPins.insert(pinSource);
       } else {
         Classification cls = policy.classify(op);
         node.opClass = cls.opClass;
@@ -227,6 +248,20 @@ void Autocaster::buildGraph() {
     if (isa<linalg::LinalgOp, tensor::PadOp>(op))
       return WalkResult::skip();
     return WalkResult::advance();
+  });
+
+  // A pin that no op autocast decides falls under is a mistake worth a word:
+  // on an op autocast never retypes (no f32 operand and result), on a
+  // payload op (classified with its linalg op), or on a region with nothing
+  // to decide.
+  func->walk([&](Operation *op) {
+    if (!amp::getPinnedPrecision(op) || usedPins.contains(op))
+      return;
+    op->emitWarning() << "amp-autocast: the amp.precision pin on '" << op->getName()
+                      << "' affects nothing: autocast decides the precision of ops with f32 "
+                         "operands and results (a linalg op's payload goes with the linalg "
+                         "op), and no such op is "
+                      << (op->getNumRegions() ? "inside it" : "here");
   });
 
   for (unsigned idx = 0, e = nodes.size(); idx < e; ++idx) {
@@ -503,6 +538,9 @@ void Autocaster::record(AutocastResult &result) {
   std::string funcName;
   if (auto sym = dyn_cast<SymbolOpInterface>(func.getOperation()))
     funcName = sym.getName().str();
+  // The backward of a hand-written step: what depends on its gradient seed.
+  llvm::SetVector<Operation *> backward;
+  func->walk([&](amp::GradSeedOp seed) { getForwardSlice(seed.getOperation(), &backward); });
   for (const Node &node : nodes) {
     AutocastDecision decision;
     decision.function = funcName;
@@ -511,6 +549,13 @@ void Autocaster::record(AutocastResult &result) {
     decision.opClass = node.opClass;
     decision.pinned = node.pin.has_value();
     decision.precision = node.allow ? precisionOf(node) : Precision::f32;
+    decision.adjointOf = adjointOrigin(node.op->getLoc()).first.str();
+    decision.backward = !decision.adjointOf.empty() || backward.contains(node.op);
+    for (Type type : node.op->getResultTypes())
+      if (auto shaped = dyn_cast<ShapedType>(type); shaped && shaped.hasRank())
+        decision.resultShapes.emplace_back(shaped.getShape().begin(), shaped.getShape().end());
+      else
+        decision.resultShapes.emplace_back();
     switch (node.reason) {
     case PaintReason::Class:
       decision.rule = node.rule;
@@ -636,6 +681,16 @@ void ampc::writeAutocastReport(raw_ostream &os, const AutocastResult &result,
           json.attribute("pinned", d.pinned);
           json.attribute("precision", amp::stringifyPrecision(d.precision));
           json.attribute("rule", d.rule);
+          json.attribute("pass", d.backward ? "backward" : "forward");
+          if (!d.adjointOf.empty())
+            json.attribute("adjoint_of", d.adjointOf);
+          json.attributeArray("shapes", [&] {
+            for (const std::vector<int64_t> &shape : d.resultShapes)
+              json.array([&] {
+                for (int64_t size : shape)
+                  json.value(size);
+              });
+          });
         });
     });
   });

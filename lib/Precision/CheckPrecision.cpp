@@ -15,7 +15,7 @@ using namespace mlir;
 using namespace ampc;
 
 static bool isPinnedF32(Operation *op) {
-  return amp::getPinnedPrecision(op) == amp::Precision::f32;
+  return amp::getEffectivePrecision(op) == amp::Precision::f32;
 }
 
 namespace {

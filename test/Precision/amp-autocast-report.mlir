@@ -17,12 +17,19 @@
 // CHECK-NEXT: "clear": 0,
 // CHECK-NEXT: "unknown": 0
 // CHECK: "function": "report"
-// CHECK-NEXT: "loc": "{{.*}}amp-autocast-report.mlir:[[@LINE+14]]:8"
+// CHECK-NEXT: "loc": "{{.*}}amp-autocast-report.mlir:[[@LINE+21]]:8"
 // CHECK-NEXT: "op": "linalg.matmul"
 // CHECK-NEXT: "class": "allow"
 // CHECK-NEXT: "pinned": false
 // CHECK-NEXT: "precision": "f16"
 // CHECK-NEXT: "rule": "allow list entry 'linalg.matmul'"
+// CHECK-NEXT: "pass": "forward"
+// CHECK-NEXT: "shapes": [
+// CHECK-NEXT:   [
+// CHECK-NEXT:     4,
+// CHECK-NEXT:     4
+// CHECK-NEXT:   ]
+// CHECK-NEXT: ]
 // CHECK: "op": "arith.addf"
 // CHECK: "precision": "f16"
 // CHECK-NEXT: "rule": "infer list entry 'arith.addf'; between low-precision ops"

@@ -33,6 +33,14 @@ struct AutocastDecision {
   bool pinned = false;
   amp::Precision precision = amp::Precision::f32;
   std::string rule;
+  /// Whether the op computes gradients: it depends on the training step's
+  /// amp.grad_seed, or amp-differentiate built it.
+  bool backward = false;
+  /// Set for ops amp-differentiate built as the backward of a forward op:
+  /// that op's name (its location is `location`).
+  std::string adjointOf;
+  /// Shapes of the op's results.
+  std::vector<std::vector<int64_t>> resultShapes;
 };
 
 struct AutocastResult {

@@ -15,7 +15,8 @@ def AMPAutocast : Pass<"amp-autocast", "::mlir::ModuleOp"> {
     the compute type:
 
     1. allow ops (matmuls, convolutions) go low; pins (`amp.precision`) are
-       obeyed over any list;
+       obeyed over any list, and a pin on a function or region-holding op
+       holds for every op inside (a pin that decides nothing is a warning);
     2. deny ops stay f32, and so do infer/clear ops downstream of them on the
        way to another deny or infer op;
     3. infer/clear ops between low-precision producers and consumers go low;

@@ -151,6 +151,20 @@ std::optional<Precision> getPinnedPrecision(Operation *op) {
   return parsePrecision(pin.getValue());
 }
 
+std::optional<Precision> getEffectivePrecision(Operation *op, Operation **source) {
+  for (Operation *current = op; current; current = current->getParentOp()) {
+    if (std::optional<Precision> pin = getPinnedPrecision(current)) {
+      if (source)
+        *source = current;
+      return pin;
+    }
+    // Pins do not reach across modules.
+    if (isa<ModuleOp>(current))
+      break;
+  }
+  return std::nullopt;
+}
+
 std::optional<Precision> parsePrecision(StringRef name) {
   if (name == "fp32")
     return Precision::f32;

@@ -45,6 +45,13 @@ inline bool isMutableRole(Role role) {
 /// dialect verifier, so a present, well-formed pin always yields a value.
 std::optional<Precision> getPinnedPrecision(mlir::Operation *op);
 
+/// The pin that holds for `op`: its own, else the nearest enclosing op's (a
+/// pin on a `func.func` or a region-holding op covers every op inside, the
+/// region form of `torch.autocast(enabled=False)`). `source`, when given,
+/// receives the op carrying the pin.
+std::optional<Precision> getEffectivePrecision(mlir::Operation *op,
+                                               mlir::Operation **source = nullptr);
+
 /// Reads a precision as pins, pass options and the CLI spell it: "f32",
 /// "f16", "bf16", or ampc's and PyTorch's "fp32", "fp16".
 std::optional<Precision> parsePrecision(llvm::StringRef name);

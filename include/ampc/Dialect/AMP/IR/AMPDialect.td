@@ -42,6 +42,9 @@ def AMP_Dialect : Dialect {
     /// Argument/result attribute: the stable name of a state value or
     /// hyperparameter ("lr", "loss_scale"), for manifests and checkpoints.
     static constexpr ::llvm::StringLiteral kNameAttrName = "amp.name";
+    /// Key of the fused-location metadata that marks an op as part of the
+    /// backward of a forward op (its name): set by amp-differentiate.
+    static constexpr ::llvm::StringLiteral kAdjointOfAttrName = "amp.adjoint_of";
     /// On a training step: the function returning its params' initial values.
     static constexpr ::llvm::StringLiteral kInitialParamsAttrName = "amp.initial_params";
   }];
