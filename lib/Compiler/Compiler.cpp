@@ -588,6 +588,9 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     hyperparameters = *options.hyperparameters;
   else if (options.target == Target::CPU)
     hyperparameters = {"lr"};
+  if (options.target == Target::CUDA && (options.clipGradNorm != 0.0 || options.clipGradValue != 0.0))
+    return emitError(loc) << "ampc: --clip-grad-norm and --clip-grad-value are for --target=cpu "
+                             "for now (not run on a GPU yet)";
   if (options.target == Target::CUDA && !hyperparameters.empty())
     return emitError(loc) << "ampc: --hyperparameters is for --target=cpu for now (the CUDA "
                              "runtime does not pass run-time hyperparameters yet); use "
@@ -620,6 +623,9 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     if (failed(configureLossScaling(loc, options, pipeline)))
       return failure();
     pipeline.hyperparameters = ArrayRef<std::string>(hyperparameters);
+    pipeline.clipGradNorm = options.clipGradNorm;
+    pipeline.clipGradNormType = options.clipGradNormType;
+    pipeline.clipGradValue = options.clipGradValue;
     // The CUDA runtime reads state and loss only (not yet run with more).
     pipeline.reportFoundInf = options.target == Target::CPU;
     pipeline.policy = options.policyFile;
@@ -633,6 +639,13 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
       AMPHyperparametersOptions hyper;
       hyper.inputs.assign(hyperparameters.begin(), hyperparameters.end());
       amp.addPass(createAMPHyperparameters(hyper));
+    }
+    if (options.clipGradNorm != 0.0 || options.clipGradValue != 0.0) {
+      AMPClipGradientsOptions clip;
+      clip.maxNorm = options.clipGradNorm;
+      clip.normType = options.clipGradNormType;
+      clip.maxValue = options.clipGradValue;
+      amp.addPass(createAMPClipGradients(clip));
     }
     if (options.gradAccumulation)
       amp.addPass(createAMPGradAccumulation());

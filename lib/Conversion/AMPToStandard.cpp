@@ -302,6 +302,87 @@ struct UnscaleOpLowering : OpConversionPattern<amp::UnscaleOp> {
   }
 };
 
+/// torch.nn.utils.clip_grad_norm_: per-gradient norms by one f32 reduction
+/// each, their norm, then every gradient times min(max_norm / (norm + 1e-6), 1).
+struct ClipGradNormOpLowering : OpConversionPattern<amp::ClipGradNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::ClipGradNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    ScalarBuilder s{rewriter, loc};
+    double p = op.getNormType().convertToDouble();
+    bool isMax = std::isinf(p), isSquare = p == 2.0;
+    auto scalarType = RankedTensorType::get({}, rewriter.getF32Type());
+    // combine(acc, |g|^p) per element; the same over the per-gradient norms.
+    auto combine = [&](OpBuilder &b, Location l, Value acc, Value x) -> Value {
+      Value abs = math::AbsFOp::create(b, l, x);
+      if (isMax)
+        return arith::MaximumFOp::create(b, l, acc, abs);
+      return arith::AddFOp::create(b, l, acc, isSquare ? arith::MulFOp::create(b, l, x, x) : abs);
+    };
+    Value total;
+    for (Value grad : adaptor.getGrads()) {
+      auto type = cast<RankedTensorType>(grad.getType());
+      Value empty =
+          tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{}, rewriter.getF32Type());
+      Value init = linalg::FillOp::create(rewriter, loc, s.f32(0.0), empty).getResult(0);
+      SmallVector<AffineMap> maps{rewriter.getMultiDimIdentityMap(type.getRank()),
+                                  AffineMap::get(type.getRank(), 0, {}, rewriter.getContext())};
+      SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::reduction);
+      auto reduce = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{scalarType}, ValueRange{grad}, ValueRange{init}, maps, iterators,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            linalg::YieldOp::create(b, l, ValueRange{combine(b, l, args[1], args[0])});
+          });
+      Value norm = tensor::ExtractOp::create(rewriter, loc, reduce.getResult(0), ValueRange{});
+      if (isSquare)
+        norm = math::SqrtOp::create(rewriter, loc, norm);
+      // The norm of the norms (each >= 0, so |n| = n).
+      total = total ? combine(rewriter, loc, total, norm)
+                    : combine(rewriter, loc, s.f32(0.0), norm);
+    }
+    if (isSquare)
+      total = math::SqrtOp::create(rewriter, loc, total);
+    Value coef = arith::DivFOp::create(
+        rewriter, loc, s.f32(op.getMaxNorm().convertToDouble()),
+        arith::AddFOp::create(rewriter, loc, total, s.f32(1e-6)));
+    // torch.clamp(max=1.0) keeps NaN.
+    Value clamped = arith::MinimumFOp::create(rewriter, loc, coef, s.f32(1.0));
+    SmallVector<Value> results;
+    for (Value grad : adaptor.getGrads())
+      results.push_back(buildElementwise(
+          rewriter, loc, cast<RankedTensorType>(grad.getType()), {grad}, 1,
+          [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
+            return {arith::MulFOp::create(b, l, args[0], clamped)};
+          })[0]);
+    results.push_back(tensor::FromElementsOp::create(rewriter, loc, scalarType, ValueRange{total}));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// torch.clamp(grad, -v, v) (NaN stays NaN).
+struct ClipGradValueOpLowering : OpConversionPattern<amp::ClipGradValueOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::ClipGradValueOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    ScalarBuilder s{rewriter, loc};
+    double v = op.getClipValue().convertToDouble();
+    Value low = s.f32(-v), high = s.f32(v);
+    SmallVector<Value> results = buildElementwise(
+        rewriter, loc, cast<RankedTensorType>(op.getType()), {adaptor.getGrad()}, 1,
+        [&](OpBuilder &b, Location l, ValueRange args) -> SmallVector<Value> {
+          Value lower = arith::MaximumFOp::create(b, l, args[0], low);
+          return {arith::MinimumFOp::create(b, l, lower, high)};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 /// One reduction per input: AND over |x| < inf (false for inf and NaN).
 struct AllFiniteOpLowering : OpConversionPattern<amp::AllFiniteOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -420,6 +501,7 @@ struct ConvertAMPToStandardPass
 } // namespace
 
 void ampc::populateAMPToStandardConversionPatterns(RewritePatternSet &patterns) {
+  patterns.add<ClipGradNormOpLowering, ClipGradValueOpLowering>(patterns.getContext());
   patterns.add<CastOpLowering, GradSeedOpLowering, SGDOpLowering,
                AdamOpLowering<amp::AdamOp, /*decoupled=*/false>,
                AdamOpLowering<amp::AdamWOp, /*decoupled=*/true>, UnscaleOpLowering,

@@ -40,6 +40,15 @@ void ampc::buildAMPPipeline(OpPassManager &pm, const AMPPipelineOptions &options
   // module is not a mistake then.
   scaling.warnWithoutStep = options.lossScaling != AMPPipelineOptions::LossScalingChoice::Auto;
   pm.addPass(createAMPLossScaling(scaling));
+  // Clipping reads the unscaled gradients, as clip_grad_norm_ after
+  // scaler.unscale_ in a PyTorch loop.
+  if (options.clipGradNorm != 0.0 || options.clipGradValue != 0.0) {
+    AMPClipGradientsOptions clip;
+    clip.maxNorm = options.clipGradNorm;
+    clip.normType = options.clipGradNormType;
+    clip.maxValue = options.clipGradValue;
+    pm.addPass(createAMPClipGradients(clip));
+  }
   // Split into accumulate/apply steps once the step is complete.
   if (options.gradAccumulation)
     pm.addPass(createAMPGradAccumulation());

@@ -24,12 +24,16 @@ using namespace mlir;
 using namespace ampc;
 using amp::Role;
 
-/// The gradient an optimizer op receives before unscaling.
+/// The gradient an optimizer op receives before clipping and unscaling.
 static OpOperand &getRawGrad(Operation *optimizer) {
-  OpOperand &grad = getOptimizerGrad(optimizer);
-  if (auto unscale = grad.get().getDefiningOp<amp::UnscaleOp>())
-    return unscale.getGradMutable();
-  return grad;
+  OpOperand *grad = &getOptimizerGrad(optimizer);
+  if (auto clip = grad->get().getDefiningOp<amp::ClipGradNormOp>())
+    grad = &clip.getGradsMutable()[cast<OpResult>(grad->get()).getResultNumber()];
+  if (auto clip = grad->get().getDefiningOp<amp::ClipGradValueOp>())
+    grad = &clip.getGradMutable();
+  if (auto unscale = grad->get().getDefiningOp<amp::UnscaleOp>())
+    grad = &unscale.getGradMutable();
+  return *grad;
 }
 
 /// Erases ops that no longer feed anything, then arguments nobody uses.

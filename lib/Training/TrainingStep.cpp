@@ -98,11 +98,14 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
         ok = false;
       }
       lossResult = i;
-    } else if (*role == Role::found_inf) {
-      // A report of the step, not state.
-      if (func.getResultTypes()[i] != RankedTensorType::get({}, IntegerType::get(func.getContext(), 1))) {
-        func.emitError() << "found_inf result #" << i << " must be a tensor<i1>, got "
-                         << func.getResultTypes()[i];
+    } else if (*role == Role::found_inf || *role == Role::grad_norm) {
+      // Reports of the step, not state.
+      MLIRContext *ctx = func.getContext();
+      Type expected = RankedTensorType::get(
+          {}, *role == Role::found_inf ? Type(IntegerType::get(ctx, 1)) : Float32Type::get(ctx));
+      if (func.getResultTypes()[i] != expected) {
+        func.emitError() << amp::stringifyRole(*role) << " result #" << i << " must be a "
+                         << expected << ", got " << func.getResultTypes()[i];
         ok = false;
       }
     } else {

@@ -33,7 +33,8 @@ def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto"
             policy=None, persistent_copies=False, grad_accumulation=False, opt_level=2,
             report=None, train=None, cpu_gemm="onednn", threads=None, cpu=None,
             hyperparameters=None, loss_scale=None, init_scale=None, growth_factor=None,
-            backoff_factor=None, growth_interval=None, min_scale=None, max_scale=None):
+            backoff_factor=None, growth_interval=None, min_scale=None, max_scale=None,
+            clip_grad_norm=None, clip_grad_norm_type=None, clip_grad_value=None):
     """Compiles an MLIR training step into a shared library (plus its JSON
     manifest next to it) and returns the library's path.
 
@@ -56,7 +57,11 @@ def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto"
     Loss scaling, with torch.amp.GradScaler's names: `init_scale`,
     `growth_factor`, `backoff_factor`, `growth_interval` (dynamic scaling),
     `min_scale`, `max_scale` (a clamp, 0: none), or `loss_scale` for a
-    static scale."""
+    static scale.
+
+    Gradient clipping, as torch.nn.utils does after scaler.unscale_:
+    `clip_grad_norm=max_norm` (with `clip_grad_norm_type` 2, 1 or
+    float("inf")) and `clip_grad_value=v`."""
     if cpu_gemm not in ("onednn", "native"):
         raise ValueError("cpu_gemm must be 'onednn' or 'native', got %r" % (cpu_gemm,))
     if threads is not None and (not isinstance(threads, int) or threads < 0):
@@ -109,6 +114,13 @@ def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto"
             train = " ".join("%s=%s" % (k, str(v).lower() if isinstance(v, bool) else v)
                              for k, v in train.items())
         cmd.append("--train=" + train)
+    if clip_grad_norm is not None:
+        cmd.append("--clip-grad-norm=%r" % float(clip_grad_norm))
+    if clip_grad_norm_type is not None:
+        norm_type = float(clip_grad_norm_type)
+        cmd.append("--clip-grad-norm-type=" + ("inf" if norm_type == float("inf") else "%g" % norm_type))
+    if clip_grad_value is not None:
+        cmd.append("--clip-grad-value=%r" % float(clip_grad_value))
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise CompileError(result.stderr.strip() or "ampc failed with exit code %d" % result.returncode)

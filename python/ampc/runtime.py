@@ -121,6 +121,9 @@ class Module:
         # Set by step() after each loss-scaled step.
         self.last_step_skipped = False
         self.skipped_steps = 0
+        # Set by step() when the step clips by global norm (the norm of the
+        # unscaled gradients before clipping, as clip_grad_norm_ returns it).
+        self.last_grad_norm = None
         self._init_hyperparameters()
 
     def _load_library(self, path):
@@ -265,7 +268,8 @@ class Module:
         scheduler sets `param_group["lr"]`. After a loss-scaled step,
         `last_step_skipped` says whether its gradients held inf/NaN (the
         update was skipped and the scale backed off); `skipped_steps` counts
-        those steps."""
+        those steps. A step compiled with clip_grad_norm sets
+        `last_grad_norm`."""
         step = self._require_step()
         if self.state is None:
             raise RuntimeError("call init_state() before step()")
@@ -278,6 +282,8 @@ class Module:
                 state.append(value)
             elif role == "found_inf":
                 skipped = bool(value)
+            elif role == "grad_norm":
+                self.last_grad_norm = float(value)
         self.state = state
         self.last_step_skipped = skipped
         self.skipped_steps += int(skipped)

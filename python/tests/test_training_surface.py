@@ -304,3 +304,114 @@ def test_positional_checkpoints_still_load(steps, tmp_path):
     other.load_state(path)
     for a, b in zip(other.state, mod.state):
         np.testing.assert_array_equal(a, b)
+
+
+def torch_mlp_steps(torch, data, clip, lr=0.1):
+    """The digits MLP trained by torch with SGD momentum 0.9 and `clip(params)`
+    between backward and step; returns (params, norms clip returned)."""
+    params = [torch.tensor(p, requires_grad=True) for p in init_params()]
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9)
+    norms = []
+    for x, y in data:
+        optimizer.zero_grad()
+        w1, b1, w2, b2 = params
+        logits = torch.relu(torch.from_numpy(x) @ w1 + b1) @ w2 + b2
+        torch.nn.functional.cross_entropy(logits, torch.from_numpy(y)).backward()
+        norms.append(clip(params))
+        optimizer.step()
+    return [p.detach().numpy() for p in params], norms
+
+
+@pytest.mark.parametrize("norm_type,max_norm", [(2.0, 0.5), (float("inf"), 0.1), (1.0, 20.0)])
+def test_clip_grad_norm_matches_torch(steps, norm_type, max_norm):
+    """100 fp32 steps with torch.nn.utils.clip_grad_norm_: the params and the
+    norm each step returns match torch's to 1e-5."""
+    torch = pytest.importorskip("torch", reason="python3-torch is the reference")
+    torch.set_num_threads(1)
+    data = batches(100, seed=3)
+    mod = steps("fp32", clip_grad_norm=max_norm, clip_grad_norm_type=norm_type)
+    mod.init_state(init_params())
+    norms = []
+    for x, y in data:
+        mod.step(x, y)
+        norms.append(mod.last_grad_norm)
+    want, torch_norms = torch_mlp_steps(
+        torch, data, lambda ps: float(torch.nn.utils.clip_grad_norm_(ps, max_norm, norm_type=norm_type)))
+    # The clip is active on some steps and not on others.
+    assert min(torch_norms) < max_norm < max(torch_norms)
+    np.testing.assert_allclose(norms, torch_norms, rtol=1e-5)
+    for got, w in zip(mod.params(), want):
+        assert np.max(np.abs(got - w)) <= 1e-5 * max(1.0, np.max(np.abs(w)))
+
+
+def test_clip_grad_value_matches_torch(steps):
+    torch = pytest.importorskip("torch", reason="python3-torch is the reference")
+    torch.set_num_threads(1)
+    data = batches(100, seed=4)
+    mod = steps("fp32", clip_grad_value=0.01)
+    mod.init_state(init_params())
+    for x, y in data:
+        mod.step(x, y)
+    assert mod.last_grad_norm is None
+    want, _ = torch_mlp_steps(torch, data, lambda ps: torch.nn.utils.clip_grad_value_(ps, 0.01))
+    for got, w in zip(mod.params(), want):
+        assert np.max(np.abs(got - w)) <= 1e-5 * max(1.0, np.max(np.abs(w)))
+
+
+def test_clipping_inside_the_skip_decision(steps):
+    """Under dynamic loss scaling the norm is that of the unscaled gradients,
+    and a batch with an inf is still skipped though clipping would have made
+    its gradients finite."""
+    mod = steps("fp16", clip_grad_norm=0.5)
+    ref = steps("fp32", clip_grad_norm=0.5)
+    for m in (mod, ref):
+        m.init_state(init_params())
+    x, y = batches(1, seed=5)[0]
+    mod.step(x, y)
+    ref.step(x, y)
+    assert mod.last_grad_norm == pytest.approx(ref.last_grad_norm, rel=2e-2)
+    poisoned = x.copy()
+    poisoned[0, 0] = np.inf
+    before = [p.copy() for p in mod.params()]
+    mod.step(poisoned, y)
+    assert mod.last_step_skipped and not np.isfinite(mod.last_grad_norm)
+    for a, b in zip(before, mod.params()):
+        np.testing.assert_array_equal(a, b)
+    clamped = steps("fp16", clip_grad_value=0.01)
+    clamped.init_state(init_params())
+    clamped.step(poisoned, y)
+    assert clamped.last_step_skipped
+
+
+def test_accumulated_micro_batch_is_clipped_like_a_step(steps):
+    """accumulate + apply of one micro-batch clips by the same global norm
+    as the single step."""
+    mod = steps("fp32", clip_grad_norm=0.1, grad_accumulation=True)
+    mod.init_state(init_params())
+    x, y = batches(1, seed=6)[0]
+    mod.step(x, y)
+    norm = mod.last_grad_norm
+    assert norm > 0.1
+    params = init_params()
+    accumulate, apply = mod["mlp_train_step_accumulate"], mod["mlp_train_step_apply"]
+    assert [r["role"] for r in apply.results][-1] == "grad_norm"
+
+    def arguments(function, accumulators):
+        values = {"param": iter(params), "grad_accumulator": iter(accumulators),
+                  "input": iter([x]), "label": iter([y])}
+        out = []
+        for spec in function.arguments:
+            role = spec["role"]
+            if role in values:
+                out.append(next(values[role]))
+            elif role == "hyperparameter":
+                out.append(np.array(spec["init"], dtype=np.float64))
+            else:  # fresh optimizer state, as init_state() starts it
+                out.append(np.zeros(spec["shape"], dtype=np.int64 if spec["dtype"] == "int64" else np.float32))
+        return out
+
+    *accumulators, _ = accumulate(*arguments(accumulate, [np.zeros_like(p) for p in params]))
+    results = apply(*arguments(apply, accumulators))
+    for got, want in zip(results[:4], mod.params()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert float(results[-1]) == pytest.approx(norm, rel=1e-6)

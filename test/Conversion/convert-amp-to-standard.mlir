@@ -113,6 +113,60 @@ func.func @adam_runtime_lr(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<4xf3
 
 // -----
 
+// clip_grad_norm_: one f32 sum of squares per gradient, the norm of the
+// norms, then every gradient times min(max_norm / (norm + 1e-6), 1).
+// CHECK-LABEL: func @clip_grad_norm
+// CHECK: %[[S0:.+]] = linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]
+// CHECK:   arith.mulf
+// CHECK:   arith.addf
+// CHECK: %[[E0:.+]] = tensor.extract %[[S0]][] : tensor<f32>
+// CHECK: %[[N0:.+]] = math.sqrt %[[E0]] : f32
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction"]
+// CHECK: %[[N1:.+]] = math.sqrt %{{.+}} : f32
+// CHECK: %[[T:.+]] = math.sqrt %{{.+}} : f32
+// CHECK: %[[D:.+]] = arith.addf %[[T]], %{{.+}} : f32
+// CHECK: %[[COEF:.+]] = arith.divf %{{.+}}, %[[D]] : f32
+// CHECK: %[[CL:.+]] = arith.minimumf %[[COEF]], %{{.+}} : f32
+// CHECK: linalg.generic
+// CHECK:   arith.mulf %{{.+}}, %[[CL]] : f32
+// CHECK: linalg.generic
+// CHECK:   arith.mulf %{{.+}}, %[[CL]] : f32
+// CHECK: %[[TN:.+]] = tensor.from_elements %[[T]] : tensor<f32>
+// CHECK: return {{.*}}, %[[TN]]
+func.func @clip_grad_norm(%g: tensor<4x2xf32>, %h: tensor<3xf32>) -> (tensor<4x2xf32>, tensor<3xf32>, tensor<f32>) {
+  %c:2, %n = amp.clip_grad_norm %g, %h {max_norm = 1.0 : f64} : tensor<4x2xf32>, tensor<3xf32> -> tensor<4x2xf32>, tensor<3xf32>, tensor<f32>
+  return %c#0, %c#1, %n : tensor<4x2xf32>, tensor<3xf32>, tensor<f32>
+}
+
+// -----
+
+// The inf norm: max |g|, the max of the maxima.
+// CHECK-LABEL: func @clip_grad_norm_inf
+// CHECK: linalg.generic
+// CHECK:   math.absf
+// CHECK:   arith.maximumf
+// CHECK-NOT: math.sqrt
+// CHECK: arith.minimumf
+func.func @clip_grad_norm_inf(%g: tensor<4xf32>) -> tensor<4xf32> {
+  %c, %n = amp.clip_grad_norm %g {max_norm = 1.0 : f64, norm_type = 0x7FF0000000000000 : f64} : tensor<4xf32> -> tensor<4xf32>, tensor<f32>
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+// clip_grad_value_: clamp to [-v, v].
+// CHECK-LABEL: func @clip_grad_value
+// CHECK-DAG: %[[LO:.+]] = arith.constant -5.000000e-01 : f32
+// CHECK-DAG: %[[HI:.+]] = arith.constant 5.000000e-01 : f32
+// CHECK: %[[A:.+]] = arith.maximumf %{{.+}}, %[[LO]] : f32
+// CHECK: arith.minimumf %[[A]], %[[HI]] : f32
+func.func @clip_grad_value(%g: tensor<4xf32>) -> tensor<4xf32> {
+  %c = amp.clip_grad_value %g {clip_value = 0.5 : f64} : tensor<4xf32>
+  return %c : tensor<4xf32>
+}
+
+// -----
+
 // Adam: f64 bias corrections from the incremented step, then one generic.
 // CHECK-LABEL: func @adam
 // CHECK: %[[NEXT:.+]] = arith.addi

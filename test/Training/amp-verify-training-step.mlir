@@ -201,7 +201,7 @@ func.func @f32_hyperparameter(%w: tensor<4xf32> {amp.role = "param"},
 // -----
 
 // found_inf is a report, not state: it pairs with no argument.
-// expected-error @+1 {{found_inf result #1 must be a tensor<i1>, got 'tensor<f32>'}}
+// expected-error @+1 {{found_inf result #1 must be a 'tensor<i1>', got 'tensor<f32>'}}
 func.func @bad_found_inf(%w: tensor<4xf32> {amp.role = "param"}, %l: tensor<f32> {amp.role = "input"})
     -> (tensor<4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "found_inf"}, tensor<f32> {amp.role = "loss"}) attributes {amp.training_step} {
   %seed = amp.grad_seed %l : tensor<f32>

@@ -17,8 +17,12 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Pass.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
+
+#include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace ampc;
@@ -78,6 +82,17 @@ static cl::opt<double> lossScaleMin("loss-scale-min", cl::value_desc("S"),
 static cl::opt<double> lossScaleMax("loss-scale-max", cl::value_desc("S"),
                                     cl::desc("Upper clamp of the dynamic scale (0: none)"),
                                     cl::cat(category));
+static cl::opt<double> clipGradNorm(
+    "clip-grad-norm", cl::value_desc("MAX"),
+    cl::desc("Clip the unscaled gradients to this global norm (torch.nn.utils.clip_grad_norm_)"),
+    cl::cat(category));
+static cl::opt<std::string> clipGradNormType("clip-grad-norm-type", cl::value_desc("2|1|inf"),
+                                             cl::desc("The norm of --clip-grad-norm (default 2)"),
+                                             cl::init("2"), cl::cat(category));
+static cl::opt<double> clipGradValue(
+    "clip-grad-value", cl::value_desc("V"),
+    cl::desc("Clamp the unscaled gradients to [-V, V] (torch.nn.utils.clip_grad_value_)"),
+    cl::cat(category));
 static cl::list<std::string> hyperparameters(
     "hyperparameters", cl::value_desc("names"), cl::CommaSeparated,
     cl::desc("Optimizer hyperparameters the step takes as run-time inputs (default lr; any of "
@@ -226,6 +241,37 @@ int main(int argc, char **argv) {
     options.minScale = lossScaleMin;
   if (given(lossScaleMax))
     options.maxScale = lossScaleMax;
+  if (given(clipGradNorm)) {
+    if (!(clipGradNorm > 0) || std::isinf(clipGradNorm)) {
+      llvm::errs() << "ampc: --clip-grad-norm=" << llvm::format("%g", double(clipGradNorm))
+                   << ": needs a finite value > 0\n";
+      return 1;
+    }
+    options.clipGradNorm = clipGradNorm;
+  }
+  if (given(clipGradNormType)) {
+    StringRef type = clipGradNormType;
+    if (type == "inf")
+      options.clipGradNormType = std::numeric_limits<double>::infinity();
+    else if (type == "1" || type == "2")
+      options.clipGradNormType = type == "1" ? 1.0 : 2.0;
+    else {
+      llvm::errs() << "ampc: --clip-grad-norm-type=" << type << ": expected 2, 1 or inf\n";
+      return 1;
+    }
+    if (!given(clipGradNorm)) {
+      llvm::errs() << "ampc: --clip-grad-norm-type needs --clip-grad-norm\n";
+      return 1;
+    }
+  }
+  if (given(clipGradValue)) {
+    if (!(clipGradValue > 0) || std::isinf(clipGradValue)) {
+      llvm::errs() << "ampc: --clip-grad-value=" << llvm::format("%g", double(clipGradValue))
+                   << ": needs a finite value > 0\n";
+      return 1;
+    }
+    options.clipGradValue = clipGradValue;
+  }
   if (given(hyperparameters)) {
     options.hyperparameters.emplace();
     for (const std::string &name : hyperparameters)

@@ -38,6 +38,8 @@ struct CompilerOptions {
   /// (amp-hyperparameters): "lr", "weight_decay", "momentum", "beta1", ...
   /// Unset: lr on the CPU; none on CUDA, whose runtime does not pass them yet.
   std::optional<std::vector<std::string>> hyperparameters;
+  /// Gradient clipping (amp-clip-gradients); 0: off.
+  double clipGradNorm = 0.0, clipGradNormType = 2.0, clipGradValue = 0.0;
   std::string policyFile;
   std::string reportFile;
   bool persistentCopies = false;

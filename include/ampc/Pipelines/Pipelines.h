@@ -51,6 +51,15 @@ struct AMPPipelineOptions : public mlir::PassPipelineOptions<AMPPipelineOptions>
                           llvm::cl::init(0.0)};
   Option<double> maxScale{*this, "max-scale", llvm::cl::desc("Upper clamp of the dynamic scale (0: none)"),
                           llvm::cl::init(0.0)};
+  Option<double> clipGradNorm{*this, "clip-grad-norm",
+                              llvm::cl::desc("Clip gradients to this global norm (0: off)"),
+                              llvm::cl::init(0.0)};
+  Option<double> clipGradNormType{*this, "clip-grad-norm-type",
+                                  llvm::cl::desc("The norm of clip-grad-norm: 2, 1 or inf"),
+                                  llvm::cl::init(2.0)};
+  Option<double> clipGradValue{*this, "clip-grad-value",
+                               llvm::cl::desc("Clamp gradients to [-V, V] (0: off)"),
+                               llvm::cl::init(0.0)};
   Option<bool> reportFoundInf{*this, "report-found-inf",
                               llvm::cl::desc("Loss-scaled steps return a found_inf result"),
                               llvm::cl::init(true)};

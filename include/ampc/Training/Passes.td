@@ -154,6 +154,41 @@ def AMPLossScaling : Pass<"amp-loss-scaling", "::mlir::ModuleOp"> {
   ];
 }
 
+def AMPClipGradients : Pass<"amp-clip-gradients", "::mlir::ModuleOp"> {
+  let summary = "Gradient clipping by global norm or by value (torch.nn.utils.clip_grad_*_)";
+  let description = [{
+    For every training step, clips the gradients its optimizer ops receive,
+    after loss scaling has unscaled them (as `scaler.unscale_(optimizer)`
+    comes before `clip_grad_norm_` in a PyTorch AMP loop):
+
+    - `max-norm=M` (with `norm-type=2|1|inf`): one `amp.clip_grad_norm` over
+      all of the step's gradients, `torch.nn.utils.clip_grad_norm_`'s global
+      norm of the f32 gradients; the norm is returned as a result with role
+      `grad_norm` (`report-norm`), and under loss scaling a non-finite norm
+      skips the step (it joins the `amp.all_finite` check);
+    - `max-value=V`: `amp.clip_grad_value` on each gradient,
+      `torch.nn.utils.clip_grad_value_`. The finiteness check still reads the
+      unclipped gradients, so clamping an inf does not hide it.
+
+    ```mlir
+    %u = amp.unscale %g, %scale : tensor<4xf32>
+    %c:2 = amp.clip_grad_norm %u {max_norm = 1.0 : f64} : tensor<4xf32> -> tensor<4xf32>, tensor<f32>
+    %p1 = amp.sgd %p, %c#0 {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect"];
+  let options = [
+    Option<"maxNorm", "max-norm", "double", /*default=*/"0.0",
+           "Clip by global norm to this value (0: no norm clipping)">,
+    Option<"normType", "norm-type", "double", /*default=*/"2.0",
+           "The norm: 2, 1 or inf">,
+    Option<"maxValue", "max-value", "double", /*default=*/"0.0",
+           "Clamp every gradient element to [-V, V] (0: no value clipping)">,
+    Option<"reportNorm", "report-norm", "bool", /*default=*/"true",
+           "Return the global norm as a grad_norm result">,
+  ];
+}
+
 def AMPGradAccumulation : Pass<"amp-grad-accumulation", "::mlir::ModuleOp"> {
   let summary = "Split each training step into accumulate and apply steps";
   let description = [{

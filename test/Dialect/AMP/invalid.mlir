@@ -149,3 +149,35 @@ func.func @all_finite_empty() -> tensor<i1> {
   %0 = "amp.all_finite"() : () -> tensor<i1>
   return %0 : tensor<i1>
 }
+
+// -----
+
+func.func @clip_norm_type(%g: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{norm_type must be 1, 2 or inf, got 3}}
+  %c, %n = amp.clip_grad_norm %g {max_norm = 1.0 : f64, norm_type = 3.0 : f64} : tensor<4xf32> -> tensor<4xf32>, tensor<f32>
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+func.func @clip_max_norm(%g: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{max_norm must be finite and > 0, got 0}}
+  %c, %n = amp.clip_grad_norm %g {max_norm = 0.0 : f64} : tensor<4xf32> -> tensor<4xf32>, tensor<f32>
+  return %c : tensor<4xf32>
+}
+
+// -----
+
+func.func @clip_types(%g: tensor<4xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{clipped gradients must have the gradients' types}}
+  %c, %n = amp.clip_grad_norm %g {max_norm = 1.0 : f64} : tensor<4xf32> -> tensor<2x2xf32>, tensor<f32>
+  return %c : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @clip_value(%g: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{clip_value must be finite and > 0, got -1}}
+  %c = amp.clip_grad_value %g {clip_value = -1.0 : f64} : tensor<4xf32>
+  return %c : tensor<4xf32>
+}

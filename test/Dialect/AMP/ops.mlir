@@ -70,6 +70,17 @@ func.func @runtime_hyperparameters(%p: tensor<4xf32>, %g: tensor<4xf32>, %b: ten
 
 // -----
 
+// CHECK-LABEL: func @clipping_ops
+// CHECK: amp.clip_grad_norm %{{.*}}, %{{.*}} {max_norm = 1.000000e+00 : f64} : tensor<4xf32>, tensor<2x2xf32> -> tensor<4xf32>, tensor<2x2xf32>, tensor<f32>
+// CHECK: amp.clip_grad_value %{{.*}} {clip_value = 5.000000e-01 : f64} : tensor<4xf32>
+func.func @clipping_ops(%g: tensor<4xf32>, %h: tensor<2x2xf32>) -> (tensor<4xf32>, tensor<f32>) {
+  %c:2, %n = amp.clip_grad_norm %g, %h {max_norm = 1.0 : f64} : tensor<4xf32>, tensor<2x2xf32> -> tensor<4xf32>, tensor<2x2xf32>, tensor<f32>
+  %v = amp.clip_grad_value %c#0 {clip_value = 0.5 : f64} : tensor<4xf32>
+  return %v, %n : tensor<4xf32>, tensor<f32>
+}
+
+// -----
+
 // CHECK-LABEL: func @loss_scaling_ops
 // CHECK: amp.unscale %{{.*}}, %{{.*}} : tensor<4xf32>
 // CHECK: amp.all_finite %{{.*}}, %{{.*}} : tensor<4xf32>, tensor<2x2xf32>

@@ -82,11 +82,11 @@ static LogicalResult verifyRole(Operation *op, NamedAttribute attr,
                            << "' must be one of \"param\", \"optimizer_state\", "
                               "\"input\", \"label\", \"scaler_state\", \"param_copy\", "
                               "\"loss\", \"grad_accumulator\", \"found_inf\", "
-                              "\"hyperparameter\"";
+                              "\"hyperparameter\", \"grad_norm\"";
   if (isResult && (*role == Role::input || *role == Role::label || *role == Role::hyperparameter))
     return op->emitError() << what << " #" << index << ": role '"
                            << stringifyRole(*role) << "' is only for arguments";
-  if (!isResult && (*role == Role::loss || *role == Role::found_inf))
+  if (!isResult && (*role == Role::loss || *role == Role::found_inf || *role == Role::grad_norm))
     return op->emitError() << what << " #" << index << ": role '" << stringifyRole(*role)
                            << "' is only for results";
   return success();

@@ -205,6 +205,28 @@ LogicalResult AdamWOp::verify() { return verifyAdam(*this); }
 // Loss scaling
 //===----------------------------------------------------------------------===//
 
+LogicalResult ClipGradNormOp::verify() {
+  double inf = std::numeric_limits<double>::infinity();
+  double maxNorm = getMaxNorm().convertToDouble();
+  if (!(maxNorm > 0) || maxNorm == inf)
+    return emitOpError("max_norm must be finite and > 0, got ") << maxNorm;
+  double p = getNormType().convertToDouble();
+  if (p != 1.0 && p != 2.0 && p != inf)
+    return emitOpError("norm_type must be 1, 2 or inf, got ") << p;
+  if (getGrads().empty())
+    return emitOpError("takes at least one gradient");
+  if (getClipped().getTypes() != getGrads().getTypes())
+    return emitOpError("clipped gradients must have the gradients' types");
+  return success();
+}
+
+LogicalResult ClipGradValueOp::verify() {
+  double value = getClipValue().convertToDouble();
+  if (!(value > 0) || value == std::numeric_limits<double>::infinity())
+    return emitOpError("clip_value must be finite and > 0, got ") << value;
+  return success();
+}
+
 LogicalResult AllFiniteOp::verify() {
   if (getInputs().empty())
     return emitOpError("needs at least one input");

@@ -30,7 +30,9 @@ def AMP_Role : I32EnumAttr<"Role", "role of a training-step argument or result",
     // Results a step reports without carrying them as state.
     I32EnumAttrCase<"found_inf", 8>,
     // Scalars a schedule changes between steps (lr, weight decay, ...).
-    I32EnumAttrCase<"hyperparameter", 9>
+    I32EnumAttrCase<"hyperparameter", 9>,
+    // The global gradient norm amp-clip-gradients computed (a report).
+    I32EnumAttrCase<"grad_norm", 10>
   ]> {
   let cppNamespace = "::ampc::amp";
   let genSpecializedAttr = 0;

@@ -194,6 +194,47 @@ def AMP_AdamWOp : AMP_AdamBase<"adamw", "torch.optim.AdamW",
     "0.01">;
 
 //===----------------------------------------------------------------------===//
+// Gradient clipping
+//===----------------------------------------------------------------------===//
+
+def AMP_ClipGradNormOp : AMP_Op<"clip_grad_norm", [Pure]> {
+  let summary = "clip gradients by their global norm (torch.nn.utils.clip_grad_norm_)";
+  let description = [{
+    The global `norm_type` norm of all `grads` (2, 1 or inf), computed in f32
+    as PyTorch does (the norm of the per-gradient norms), and every gradient
+    multiplied by `min(max_norm / (total_norm + 1e-6), 1)`; the last result
+    is `total_norm`. A non-finite norm gives a coefficient of 0 or NaN, as in
+    PyTorch; under loss scaling the step is skipped then.
+
+    ```mlir
+    %c:3 = amp.clip_grad_norm %g0, %g1 {max_norm = 1.0 : f64}
+        : tensor<64x128xf32>, tensor<128xf32> -> tensor<64x128xf32>, tensor<128xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins Variadic<AMP_F32Tensor>:$grads, F64Attr:$max_norm,
+                       DefaultValuedAttr<F64Attr, "2.0">:$norm_type);
+  let results = (outs Variadic<AMP_F32Tensor>:$clipped, 0DTensorOf<[F32]>:$total_norm);
+  let assemblyFormat = [{
+    $grads attr-dict `:` type($grads) `->` type(results)
+  }];
+  let hasVerifier = 1;
+}
+
+def AMP_ClipGradValueOp : AMP_Op<"clip_grad_value", [Pure,
+    AllTypesMatch<["grad", "result"]>]> {
+  let summary = "clamp a gradient to [-clip_value, clip_value] (torch.nn.utils.clip_grad_value_)";
+  let description = [{
+    ```mlir
+    %c = amp.clip_grad_value %g {clip_value = 0.5 : f64} : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins AMP_F32Tensor:$grad, F64Attr:$clip_value);
+  let results = (outs AMP_F32Tensor:$result);
+  let assemblyFormat = [{ $grad attr-dict `:` type($grad) }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Loss scaling
 //===----------------------------------------------------------------------===//
 
