@@ -358,7 +358,8 @@ FailureOr<BuiltStep> AMPDifferentiatePass::buildStep(func::FuncOp forward, func:
       if (!type || !type.getElementType().isF32())
         return forward.emitError() << "amp-differentiate: param argument #" << index
                                    << " must be an f32 tensor, got " << arg.getType();
-      step.setArgAttrs(index, getRoleAttrDict(ctx, Role::param));
+      step.setArgAttr(index, amp::AMPDialect::kRoleAttrName,
+                      StringAttr::get(ctx, amp::stringifyRole(Role::param)));
       params.push_back(arg);
     }
   }
@@ -407,7 +408,10 @@ FailureOr<BuiltStep> AMPDifferentiatePass::buildStep(func::FuncOp forward, func:
                     StringAttr::get(ctx, name));
   };
   for (auto [k, param, grad] : llvm::enumerate(params, *grads)) {
-    setName(cast<BlockArgument>(param), "param." + Twine(k));
+    // A frontend's name (a state_dict key) is kept.
+    auto arg = cast<BlockArgument>(param);
+    if (!step.getArgAttr(arg.getArgNumber(), amp::AMPDialect::kNameAttrName))
+      setName(arg, "param." + Twine(k));
     unsigned firstState = step.getNumArguments();
     FailureOr<SmallVector<Value>> results = buildOptimizer(b, step, param, grad);
     if (failed(results))
@@ -424,6 +428,14 @@ FailureOr<BuiltStep> AMPDifferentiatePass::buildStep(func::FuncOp forward, func:
       updated[state] = (*results)[i];
     }
   }
+  // Buffers come back updated by the forward, as the optimizer's state does.
+  unsigned bufferIndex = 0;
+  for (unsigned i = 0, e = forward.getNumResults(); i < e; ++i)
+    if (amp::getResultRole(forward, i) == Role::buffer) {
+      while (amp::getArgumentRole(step, bufferIndex) != Role::buffer)
+        ++bufferIndex;
+      updated[step.getArgument(bufferIndex++)] = ret.getOperand(i);
+    }
   SmallVector<Value> results;
   SmallVector<DictionaryAttr> resultAttrs;
   for (BlockArgument arg : step.getArguments()) {
@@ -462,6 +474,36 @@ void AMPDifferentiatePass::runOnOperation() {
     return forward->emitError("amp-differentiate: needs a function with one block"),
            signalPassFailure();
   unsigned numResults = forward->getNumResults();
+  // Buffers: arguments and results with role buffer, paired in order (the
+  // forward returns each one's new value: BatchNorm's running statistics).
+  SmallVector<unsigned> bufferArgs, bufferResults;
+  for (unsigned i = 0, e = forward->getNumArguments(); i < e; ++i)
+    if (amp::getArgumentRole(*forward, i) == Role::buffer)
+      bufferArgs.push_back(i);
+  for (unsigned i = 0; i < numResults; ++i)
+    if (amp::getResultRole(*forward, i) == Role::buffer)
+      bufferResults.push_back(i);
+  if (bufferArgs.size() != bufferResults.size())
+    return forward->emitError() << "amp-differentiate: @" << forward->getSymName() << " takes "
+                                << bufferArgs.size() << " buffer arguments but returns "
+                                << bufferResults.size() << " buffer results (one new value each)",
+           signalPassFailure();
+  for (auto [arg, res] : llvm::zip(bufferArgs, bufferResults))
+    if (forward->getArgumentTypes()[arg] != forward->getResultTypes()[res])
+      return forward->emitError() << "amp-differentiate: buffer result #" << res << " ("
+                                  << forward->getResultTypes()[res]
+                                  << ") must have the type of buffer argument #" << arg << " ("
+                                  << forward->getArgumentTypes()[arg] << ")",
+             signalPassFailure();
+  // With buffers, the one other result is the model's output.
+  if (!bufferResults.empty() && !result.hasValue() && numResults - bufferResults.size() == 1)
+    for (unsigned i = 0; i < numResults; ++i)
+      if (!llvm::is_contained(bufferResults, i))
+        result = i;
+  if (llvm::is_contained(bufferResults, static_cast<unsigned>(result)))
+    return forward->emitError() << "amp-differentiate: result=" << result.getValue()
+                                << " is a buffer result, not the model's output",
+           signalPassFailure();
   if (numResults != 1 && !result.hasValue())
     return forward->emitError() << "amp-differentiate: @" << forward->getSymName() << " has "
                                 << numResults
@@ -483,8 +525,14 @@ void AMPDifferentiatePass::runOnOperation() {
   step.setSymName((forward->getSymName() + "_train_step").str());
   step.setPublic();
   symbols.insert(step, std::next(Block::iterator(*forward)));
-  for (unsigned i = 0, e = step.getNumArguments(); i < e; ++i)
-    step.setArgAttrs(i, getRoleAttrDict(ctx, Role::input));
+  // Every argument starts as an input; a name the frontend gave it stays.
+  for (unsigned i = 0, e = step.getNumArguments(); i < e; ++i) {
+    Attribute name = step.getArgAttr(i, amp::AMPDialect::kNameAttrName);
+    bool buffer = llvm::is_contained(bufferArgs, i);
+    step.setArgAttrs(i, getRoleAttrDict(ctx, buffer ? Role::buffer : Role::input));
+    if (name)
+      step.setArgAttr(i, amp::AMPDialect::kNameAttrName, name);
+  }
   for (unsigned i = 0; i < numResults; ++i)
     step.setResultAttrs(i, DictionaryAttr::get(ctx, {}));
 

@@ -98,6 +98,14 @@ struct GradAccumulationPass
         func.emitError("amp-grad-accumulation: training step has no optimizer op");
         return signalPassFailure();
       }
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        if (amp::getArgumentRole(func, i) == Role::buffer) {
+          emitError(func.getArgument(i).getLoc())
+              << "amp-grad-accumulation: argument #" << i
+              << " is a buffer (model state the forward updates, such as BatchNorm running "
+                 "statistics); accumulating steps with buffers is not supported";
+          return signalPassFailure();
+        }
       buildAccumulate(*step, symbols);
       buildApply(*step, symbols);
     }

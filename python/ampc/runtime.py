@@ -28,7 +28,7 @@ class LibraryError(RuntimeError):
 # numpy has no bfloat16: bf16 tensors travel as uint16 bit patterns.
 _DTYPES = {"float32": np.float32, "float16": np.float16, "bfloat16": np.uint16,
            "float64": np.float64, "int64": np.int64, "int32": np.int32, "bool": np.bool_}
-_STATE_ROLES = ("param", "optimizer_state", "scaler_state", "param_copy", "grad_accumulator")
+_STATE_ROLES = ("param", "optimizer_state", "scaler_state", "param_copy", "grad_accumulator", "buffer")
 
 
 def _descriptor_type(rank):
@@ -178,13 +178,16 @@ class Module:
             raise RuntimeError("the training step has no initial params: pass them to init_state()")
         return list(self.functions[name]())
 
-    def init_state(self, params=None, optimizer_state=None):
+    def init_state(self, params=None, optimizer_state=None, buffers=None):
         """Starts the step's state: the given f32 params (in argument order;
         omitted: the model's own, see initial_params()), optimizer state (zeros
-        when omitted, as torch.optim starts), scaler state from its `init`
-        values, persistent copies rounded from the params."""
+        when omitted, as torch.optim starts), buffers (model state the
+        forward updates, such as BatchNorm running statistics; required when
+        the step has them), scaler state from its `init` values, persistent
+        copies rounded from the params."""
         params = list(params) if params is not None else self.initial_params()
         optimizer_state = list(optimizer_state) if optimizer_state is not None else None
+        buffers = list(buffers) if buffers is not None else []
         state, param_values = [], []
         for index, spec in self.state_specs():
             role, dtype = spec["role"], _DTYPES[spec["dtype"]]
@@ -201,6 +204,14 @@ class Module:
                 value = np.full(spec["shape"], spec.get("init", 0), dtype=dtype)
             elif role == "param_copy":
                 value = self._param_copy(spec, param_values)
+            elif role == "buffer":
+                if not buffers:
+                    raise ValueError("init_state: the step takes buffer '%s'; pass buffers=[...]"
+                                     % spec.get("name", "#%d" % index))
+                value = np.array(buffers.pop(0), dtype=dtype, copy=True)
+                if list(value.shape) != list(spec["shape"]):
+                    raise ValueError("init_state: buffer '%s' has shape %s, the step takes %s"
+                                     % (spec.get("name", "#%d" % index), value.shape, tuple(spec["shape"])))
             else:
                 value = np.zeros(spec["shape"], dtype=dtype)
             state.append(value)

@@ -82,7 +82,7 @@ static LogicalResult verifyRole(Operation *op, NamedAttribute attr,
                            << "' must be one of \"param\", \"optimizer_state\", "
                               "\"input\", \"label\", \"scaler_state\", \"param_copy\", "
                               "\"loss\", \"grad_accumulator\", \"found_inf\", "
-                              "\"hyperparameter\", \"grad_norm\"";
+                              "\"hyperparameter\", \"grad_norm\", \"buffer\"";
   if (isResult && (*role == Role::input || *role == Role::label || *role == Role::hyperparameter))
     return op->emitError() << what << " #" << index << ": role '"
                            << stringifyRole(*role) << "' is only for arguments";

@@ -38,7 +38,7 @@ std::optional<Role> getResultRole(mlir::FunctionOpInterface func, unsigned index
 inline bool isMutableRole(Role role) {
   return role == Role::param || role == Role::optimizer_state ||
          role == Role::scaler_state || role == Role::param_copy ||
-         role == Role::grad_accumulator;
+         role == Role::grad_accumulator || role == Role::buffer;
 }
 
 /// Reads an op's `amp.precision` pin, if any. Invalid pins are rejected by the

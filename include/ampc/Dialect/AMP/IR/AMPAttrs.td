@@ -32,7 +32,11 @@ def AMP_Role : I32EnumAttr<"Role", "role of a training-step argument or result",
     // Scalars a schedule changes between steps (lr, weight decay, ...).
     I32EnumAttrCase<"hyperparameter", 9>,
     // The global gradient norm amp-clip-gradients computed (a report).
-    I32EnumAttrCase<"grad_norm", 10>
+    I32EnumAttrCase<"grad_norm", 10>,
+    // Non-trainable model state the forward updates (BatchNorm running
+    // statistics): on a forward function, an argument and the result that
+    // updates it, paired in order.
+    I32EnumAttrCase<"buffer", 11>
   ]> {
   let cppNamespace = "::ampc::amp";
   let genSpecializedAttr = 0;

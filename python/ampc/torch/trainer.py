@@ -1,0 +1,167 @@
+"""ampc.torch.compile: an nn.Module's training step, exported, built by
+amp-differentiate and compiled by ampc, driven with torch tensors."""
+import collections
+import os
+import tempfile
+
+import numpy as np
+import torch
+
+from .. import compiler as _compiler
+from .. import loader as _loader
+from .export import ExportError, export
+
+# loss= -> amp-differentiate's loss and label options.
+_LOSSES = {"cross_entropy": {"loss": "cross-entropy", "labels": "indices"},
+           "mse": {"loss": "mse"}}
+
+
+def _optimizer_options(optimizer):
+    """amp-differentiate options from a torch.optim optimizer (or a dict
+    {"type": "sgd"|"adam"|"adamw", "lr": ..., ...})."""
+    if optimizer is None:
+        return {"optimizer": "sgd", "lr": 0.01}
+    if isinstance(optimizer, dict):
+        spec = dict(optimizer)
+        kind = spec.pop("type", "sgd")
+        group = spec
+    else:
+        kinds = {torch.optim.SGD: "sgd", torch.optim.Adam: "adam", torch.optim.AdamW: "adamw"}
+        kind = kinds.get(type(optimizer))
+        if kind is None:
+            raise ExportError("optimizer %s is not supported: SGD, Adam or AdamW"
+                              % type(optimizer).__name__)
+        groups = optimizer.param_groups
+        keys = [k for k in groups[0] if k != "params"]
+        if any(any(g.get(k) != groups[0].get(k) for k in keys) for g in groups[1:]):
+            raise ExportError("optimizer param groups with different hyperparameters are not "
+                              "supported: one group, or groups that agree")
+        group = groups[0]
+    options = {"optimizer": kind, "lr": float(group.get("lr", 0.01))}
+    if group.get("maximize"):
+        raise ExportError("maximize=True is not supported")
+    if kind == "sgd":
+        if group.get("dampening", 0):
+            raise ExportError("SGD dampening is not supported by amp-differentiate")
+        options["momentum"] = float(group.get("momentum", 0.0))
+        options["nesterov"] = "true" if group.get("nesterov") else "false"
+        options["weight-decay"] = float(group.get("weight_decay", 0.0))
+    else:
+        if group.get("amsgrad"):
+            raise ExportError("amsgrad=True is not supported")
+        betas = group.get("betas", (0.9, 0.999))
+        options.update({"beta1": float(betas[0]), "beta2": float(betas[1]),
+                        "eps": float(group.get("eps", 1e-8)),
+                        "weight-decay": float(group.get("weight_decay", 0.0 if kind == "adam" else 0.01))})
+    return options
+
+
+def _numpy(value, dtype):
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.ascontiguousarray(np.asarray(value, dtype=dtype))
+
+
+class Trainer:
+    """A compiled training step of `module`: step(x, y) with torch tensors
+    (or numpy arrays) returns the loss as a tensor; state_dict() uses the
+    module's own names. With a torch.optim optimizer given to compile(), its
+    param_groups[0]["lr"] is read every step, so torch.optim.lr_scheduler
+    schedules drive the compiled step."""
+
+    def __init__(self, module, library, exported, optimizer):
+        self.module = module
+        self.library = library
+        self.param_names = list(exported.params)
+        self.buffer_names = list(exported.buffers)
+        self.num_inputs = exported.num_inputs
+        self.optimizer = optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
+        self.compiled = _loader.load(library)
+        state = module.state_dict()
+        self.compiled.init_state([state[name].detach().cpu().numpy().astype(np.float32)
+                                  for name in self.param_names],
+                                 buffers=[state[name].detach().cpu().numpy() for name in self.buffer_names])
+
+    @property
+    def hyperparameters(self):
+        return self.compiled.hyperparameters
+
+    def step(self, *batch):
+        """One training step on (inputs..., labels); returns the loss tensor."""
+        if len(batch) != self.num_inputs + 1:
+            raise TypeError("step() takes %d inputs and the labels, got %d arrays"
+                            % (self.num_inputs, len(batch)))
+        specs = [a for a in self.compiled.train_step.arguments if a.get("role") in ("input", "label")]
+        arrays = [_numpy(value, np.int64 if spec["dtype"] == "int64" else np.float32)
+                  for spec, value in zip(specs, batch)]
+        extra = {}
+        if self.optimizer is not None and "lr" in self.compiled.hyperparameters:
+            extra["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        return torch.tensor(self.compiled.step(*arrays, **extra))
+
+    def parameters(self):
+        """The trained parameters and updated buffers by name, as tensors (copies)."""
+        values = {}
+        for (_, spec), value in zip(self.compiled.state_specs(), self.compiled.state):
+            if spec["role"] in ("param", "buffer"):
+                values[spec["name"]] = torch.from_numpy(np.array(value, copy=True))
+        return values
+
+    def state_dict(self):
+        """The module's state_dict with the trained parameters: what
+        module.load_state_dict() takes."""
+        state = collections.OrderedDict(
+            (k, v.detach().clone()) for k, v in self.module.state_dict().items())
+        state.update(self.parameters())
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Takes the parameters of a module state_dict (torch or numpy values)."""
+        missing = [name for name in self.param_names if name not in state_dict]
+        if missing and strict:
+            raise KeyError("state_dict has no entry '%s' (a parameter of the compiled step)" % missing[0])
+        index = {spec["name"]: k for k, (_, spec) in enumerate(self.compiled.state_specs())
+                 if spec["role"] in ("param", "buffer")}
+        for name in self.param_names + self.buffer_names:
+            if name not in state_dict:
+                continue
+            current = self.compiled.state[index[name]]
+            value = _numpy(state_dict[name], current.dtype)
+            if value.shape != current.shape:
+                raise ValueError("state_dict entry '%s' has shape %s, the parameter is %s"
+                                 % (name, tuple(value.shape), tuple(current.shape)))
+            self.compiled.state[index[name]] = value
+        if strict:
+            unknown = [k for k in state_dict if k not in self.module.state_dict()]
+            if unknown:
+                raise KeyError("state_dict has the entry '%s', which the module does not have" % unknown[0])
+
+    def to_module(self):
+        """Copies the trained parameters into the module."""
+        self.module.load_state_dict(self.state_dict())
+        return self.module
+
+
+def compile(module, example_inputs, loss="cross_entropy", optimizer=None, precision="bf16",
+            output=None, **options):
+    """Exports `module` (ampc.torch.export), builds its training step with
+    `loss` ("cross_entropy" over class indices, or "mse") and the optimizer
+    (a torch.optim.SGD/Adam/AdamW instance, or {"type": ..., "lr": ...}),
+    compiles it with ampc.compile (`precision` and any further keyword,
+    e.g. clip_grad_norm=1.0) and returns a Trainer."""
+    if loss not in _LOSSES:
+        raise ExportError("loss must be one of %s, got %r" % (sorted(_LOSSES), loss))
+    exported = export(module, example_inputs)
+    if not exported.params:
+        raise ExportError("%s has no parameters to train" % type(module).__name__)
+    train = dict(_LOSSES[loss])
+    train.update(_optimizer_options(optimizer))
+    train["params"] = ",".join(str(i) for i in exported.param_arguments)
+    folder = tempfile.mkdtemp(prefix="ampc-torch-")
+    source = os.path.join(folder, "model.mlir")
+    with open(source, "w") as f:
+        f.write(exported.text)
+    if output is None:
+        output = os.path.join(folder, "%s.%s.so" % (type(module).__name__, precision))
+    library = _compiler.compile(source, output=output, precision=precision, train=train, **options)
+    return Trainer(module, library, exported, optimizer)
