@@ -251,39 +251,32 @@ FailureOr<SmallVector<Value>> AMPDifferentiatePass::buildOptimizer(OpBuilder &b,
   };
   auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
   Operation *update;
+  // No run-time hyperparameters yet: amp-hyperparameters adds them.
+  Value none;
   if (optimizer == DifferentiateOptimizer::SGD) {
-    SmallVector<Value> operands = {param, grad};
-    SmallVector<Type> results = {type};
+    SmallVector<Value> state;
+    SmallVector<Type> stateTypes;
     if (momentum != 0.0) {
-      operands.push_back(addState(type));
-      operands.push_back(addState(counterType));
-      results.append({type, counterType});
+      state = {addState(type), addState(counterType)};
+      stateTypes = {type, counterType};
     }
-    SmallVector<NamedAttribute> attrs = {b.getNamedAttr("lr", f64(lr)),
-                                         b.getNamedAttr("momentum", f64(momentum)),
-                                         b.getNamedAttr("nesterov", b.getBoolAttr(nesterov)),
-                                         b.getNamedAttr("weight_decay", f64(weightDecay))};
-    // No run-time hyperparameters yet (amp-hyperparameters adds them).
-    attrs.push_back(b.getNamedAttr(
-        "operandSegmentSizes",
-        b.getDenseI32ArrayAttr({1, 1, static_cast<int32_t>(operands.size() - 2), 0, 0, 0})));
-    update = amp::SGDOp::create(b, loc, results, operands, attrs);
+    update = amp::SGDOp::create(b, loc, type, stateTypes, param, grad, state, none, none, none,
+                                f64(lr), f64(momentum), f64(0.0), b.getBoolAttr(nesterov),
+                                f64(weightDecay));
   } else {
     Value m = addState(type), v = addState(type), counter = addState(counterType);
     double decay = weightDecay;
     if (optimizer == DifferentiateOptimizer::AdamW && !weightDecay.hasValue())
       decay = 0.01; // torch.optim.AdamW's default
-    SmallVector<Type> results = {type, type, type, counterType};
-    SmallVector<Value> operands = {param, grad, m, v, counter};
-    SmallVector<NamedAttribute> attrs = {b.getNamedAttr("lr", f64(lr)), b.getNamedAttr("beta1", f64(beta1)),
-                                         b.getNamedAttr("beta2", f64(beta2)), b.getNamedAttr("eps", f64(eps)),
-                                         b.getNamedAttr("weight_decay", f64(decay))};
-    attrs.push_back(b.getNamedAttr("operandSegmentSizes",
-                                   b.getDenseI32ArrayAttr({1, 1, 1, 1, 1, 0, 0, 0, 0, 0})));
-    if (optimizer == DifferentiateOptimizer::Adam)
-      update = amp::AdamOp::create(b, loc, results, operands, attrs);
-    else
-      update = amp::AdamWOp::create(b, loc, results, operands, attrs);
+    auto create = [&](auto tag) {
+      using AdamOp = decltype(tag);
+      return AdamOp::create(b, loc, type, type, type, counterType, param, grad, m, v, counter,
+                            none, none, none, none, none, f64(lr), f64(beta1), f64(beta2),
+                            f64(eps), f64(decay))
+          .getOperation();
+    };
+    update = optimizer == DifferentiateOptimizer::Adam ? create(amp::AdamOp())
+                                                       : create(amp::AdamWOp());
   }
   if (failed(mlir::verify(update)))
     return failure();

@@ -2,6 +2,9 @@
 
 #include "ampc/Compiler/Compiler.h"
 
+#include <cfloat>
+#include <cmath>
+
 #include "HostTarget.h"
 
 #include "ampc/Codegen/CPU/Passes.h"
@@ -193,8 +196,13 @@ static LogicalResult linkShared(Location loc, StringRef object, StringRef output
   SmallVector<std::string> owned = {support};
   // The CPU check is kept even though no generated code calls it: the
   // loader does.
-  SmallVector<StringRef> args{*cc, "-shared", "-o", output, object,
-                              "-Wl,-u,ampc_cpu_missing_feature", owned[0], "-lm", "-Wl,-z,defs"};
+  // -Bsymbolic: the library's calls to its own functions bind inside it. A
+  // step named like a libc function (`step`, glibc's regexp step()) would
+  // otherwise call libc's.
+  SmallVector<StringRef> args{*cc,       "-shared",  "-o",
+                              output,    object,     "-Wl,-u,ampc_cpu_missing_feature",
+                              owned[0],  "-lm",      "-Wl,-z,defs",
+                              "-Wl,-Bsymbolic"};
   if (!runtimes.empty()) {
     std::string rpath = "-Wl,-rpath,$ORIGIN";
     for (const std::string &runtime : runtimes) {
@@ -507,15 +515,21 @@ static LogicalResult configureLossScaling(Location loc, const CompilerOptions &o
     pipeline.minScale = *options.minScale;
   if (options.maxScale)
     pipeline.maxScale = *options.maxScale;
-  // The pass checks the values; checking here too names the flags.
+  // The pass checks the values; checking here too names the flags. Scales
+  // are f32: finite values f32 holds.
+  auto finiteF32 = [](double v) { return std::isfinite(v) && std::fabs(v) <= FLT_MAX; };
   if (!(pipeline.scale > 0) || !(pipeline.initScale > 0) || !(pipeline.growthFactor > 1) ||
       !(pipeline.backoffFactor > 0 && pipeline.backoffFactor < 1) ||
       pipeline.growthInterval <= 0 || !(pipeline.minScale >= 0) || !(pipeline.maxScale >= 0) ||
-      (pipeline.maxScale > 0 && pipeline.maxScale < pipeline.minScale))
+      (pipeline.maxScale > 0 && pipeline.maxScale < pipeline.minScale) ||
+      !finiteF32(pipeline.scale) || !finiteF32(pipeline.initScale) ||
+      !finiteF32(pipeline.growthFactor) || !finiteF32(pipeline.minScale) ||
+      !finiteF32(pipeline.maxScale))
     return emitError(loc) << "ampc: invalid loss-scaling options: needs --loss-scale > 0, "
                              "--loss-scale-init > 0, --loss-scale-growth-factor > 1, 0 < "
                              "--loss-scale-backoff < 1, --loss-scale-growth-interval > 0, 0 <= "
-                             "--loss-scale-min <= --loss-scale-max (0: no clamp)";
+                             "--loss-scale-min <= --loss-scale-max (0: no clamp), all finite "
+                             "in f32";
   return success();
 }
 
@@ -609,8 +623,10 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   if (hasTosa)
     buildIngestPipeline(amp);
   if (options.trainOptions) {
-    // Calls are inlined first: the backward is built over one block.
-    std::string text = "inline,amp-differentiate{" + *options.trainOptions + "}";
+    // Calls are inlined first: the backward is built over one block. Pins
+    // on callees and regions are handed to their ops before inlining moves
+    // or folds them away.
+    std::string text = "amp-propagate-pins,inline,amp-differentiate{" + *options.trainOptions + "}";
     std::string errors;
     llvm::raw_string_ostream errorStream(errors);
     if (failed(parsePassPipeline(text, amp, errorStream)))
@@ -623,6 +639,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     if (failed(configureLossScaling(loc, options, pipeline)))
       return failure();
     pipeline.hyperparameters = ArrayRef<std::string>(hyperparameters);
+    pipeline.keepDisagreeingHyperparameters = !options.hyperparameters.has_value();
     pipeline.clipGradNorm = options.clipGradNorm;
     pipeline.clipGradNormType = options.clipGradNormType;
     pipeline.clipGradValue = options.clipGradValue;
@@ -635,18 +652,9 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     buildAMPPipeline(amp, pipeline);
   } else {
     amp.addPass(createAMPVerifyTrainingStep());
-    if (!hyperparameters.empty()) {
-      AMPHyperparametersOptions hyper;
-      hyper.inputs.assign(hyperparameters.begin(), hyperparameters.end());
-      amp.addPass(createAMPHyperparameters(hyper));
-    }
-    if (options.clipGradNorm != 0.0 || options.clipGradValue != 0.0) {
-      AMPClipGradientsOptions clip;
-      clip.maxNorm = options.clipGradNorm;
-      clip.normType = options.clipGradNormType;
-      clip.maxValue = options.clipGradValue;
-      amp.addPass(createAMPClipGradients(clip));
-    }
+    addHyperparametersPass(amp, hyperparameters, !options.hyperparameters.has_value());
+    addClipGradientsPass(amp, options.clipGradNorm, options.clipGradNormType,
+                         options.clipGradValue);
     if (options.gradAccumulation)
       amp.addPass(createAMPGradAccumulation());
   }

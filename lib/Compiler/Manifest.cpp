@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Matchers.h"
+
+#include <cmath>
 #include "llvm/Support/JSON.h"
 
 using namespace mlir;
@@ -98,6 +100,8 @@ static llvm::json::Value describe(func::FuncOp func, Type type, DictionaryAttr a
     entry["role"] = role.getValue().str();
   if (auto name = attrs ? attrs.getAs<StringAttr>(amp::AMPDialect::kNameAttrName) : nullptr)
     entry["name"] = name.getValue().str();
+  if (auto of = attrs ? attrs.getAs<IntegerAttr>(amp::AMPDialect::kCopyOfAttrName) : nullptr)
+    entry["copy_of"] = of.getInt();
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor) {
     func.emitError("ampc: entry point '") << func.getSymName() << "' takes or returns "
@@ -118,8 +122,16 @@ static llvm::json::Value describe(func::FuncOp func, Type type, DictionaryAttr a
   entry["shape"] = llvm::json::Array(tensor.getShape());
   entry["dtype"] = dtype ? dtype->str() : "";
   if (Attribute init = attrs ? attrs.get(amp::AMPDialect::kInitAttrName) : nullptr) {
-    if (auto f = dyn_cast<FloatAttr>(init))
+    if (auto f = dyn_cast<FloatAttr>(init)) {
+      // JSON has no infinities or NaN: such a value could not be read back.
+      if (!std::isfinite(f.getValueAsDouble())) {
+        func.emitError("ampc: entry point '")
+            << func.getSymName() << "' argument #" << index << " has the non-finite initial value "
+            << f.getValueAsDouble();
+        ok = false;
+      }
       entry["init"] = f.getValueAsDouble();
+    }
     else if (auto i = dyn_cast<IntegerAttr>(init))
       entry["init"] = i.getInt();
   }

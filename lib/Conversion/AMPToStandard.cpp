@@ -157,6 +157,12 @@ struct SGDOpLowering : OpConversionPattern<amp::SGDOp> {
     Value dampC = s.f32(1.0 - op.getDampening().convertToDouble());
     bool applyDecay = wdInput || wd != 0.0;
     Value decayOn = wdInput ? s.isNonZero(s.hyper(wdInput, op.getWeightDecay())) : Value();
+    // A run-time momentum of 0 is torch's plain SGD: the gradient is the
+    // update and the buffer is left as it was (torch does not touch it).
+    Value momentumInput = adaptor.getMomentumInput();
+    Value momentumOn = momentumInput && hasMomentum
+                           ? s.isNonZero(s.hyper(momentumInput, op.getMomentum()))
+                           : Value();
     Value first, nextStep;
     SmallVector<Value> inputs{adaptor.getParam(), adaptor.getGrad()};
     if (hasMomentum) {
@@ -181,6 +187,10 @@ struct SGDOpLowering : OpConversionPattern<amp::SGDOp> {
                                     dampC, g);
           Value buf = arith::SelectOp::create(b, l, first, g, running);
           Value d = nesterov ? addScaled(b, l, g, momentumC, buf) : buf;
+          if (momentumOn) {
+            d = arith::SelectOp::create(b, l, momentumOn, d, g);
+            buf = arith::SelectOp::create(b, l, momentumOn, buf, args[2]);
+          }
           return {addScaled(b, l, p, negLr, d), buf};
         });
     if (hasMomentum)

@@ -7,15 +7,34 @@
 
 using namespace mlir;
 
+void ampc::addHyperparametersPass(OpPassManager &pm, ArrayRef<std::string> names,
+                                  bool keepDisagreeing) {
+  if (names.empty())
+    return;
+  AMPHyperparametersOptions hyper;
+  hyper.inputs.assign(names.begin(), names.end());
+  hyper.keepDisagreeing = keepDisagreeing;
+  pm.addPass(createAMPHyperparameters(hyper));
+}
+
+void ampc::addClipGradientsPass(OpPassManager &pm, double maxNorm, double normType,
+                                double maxValue) {
+  if (maxNorm == 0.0 && maxValue == 0.0)
+    return;
+  AMPClipGradientsOptions clip;
+  clip.maxNorm = maxNorm;
+  clip.normType = normType;
+  clip.maxValue = maxValue;
+  pm.addPass(createAMPClipGradients(clip));
+}
+
 void ampc::buildAMPPipeline(OpPassManager &pm, const AMPPipelineOptions &options) {
   // Check the contract first, so every later pass may rely on it.
   pm.addPass(createAMPVerifyTrainingStep());
   // Scheduled hyperparameters become inputs before any pass clones the step.
-  if (!options.hyperparameters.empty()) {
-    AMPHyperparametersOptions hyper;
-    hyper.inputs.assign(options.hyperparameters.begin(), options.hyperparameters.end());
-    pm.addPass(createAMPHyperparameters(hyper));
-  }
+  addHyperparametersPass(pm, SmallVector<std::string>(options.hyperparameters.begin(),
+                                                       options.hyperparameters.end()),
+                         options.keepDisagreeingHyperparameters);
   // Paint the graph with the policy; inserts amp.cast at boundaries.
   AMPAutocastOptions autocast;
   autocast.computeType = options.computeType;
@@ -42,13 +61,7 @@ void ampc::buildAMPPipeline(OpPassManager &pm, const AMPPipelineOptions &options
   pm.addPass(createAMPLossScaling(scaling));
   // Clipping reads the unscaled gradients, as clip_grad_norm_ after
   // scaler.unscale_ in a PyTorch loop.
-  if (options.clipGradNorm != 0.0 || options.clipGradValue != 0.0) {
-    AMPClipGradientsOptions clip;
-    clip.maxNorm = options.clipGradNorm;
-    clip.normType = options.clipGradNormType;
-    clip.maxValue = options.clipGradValue;
-    pm.addPass(createAMPClipGradients(clip));
-  }
+  addClipGradientsPass(pm, options.clipGradNorm, options.clipGradNormType, options.clipGradValue);
   // Split into accumulate/apply steps once the step is complete.
   if (options.gradAccumulation)
     pm.addPass(createAMPGradAccumulation());

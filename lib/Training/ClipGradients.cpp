@@ -89,7 +89,8 @@ LogicalResult ClipGradientsPass::clipStep(TrainingStep &step) {
     if (!opt->isBeforeInBlock(clip))
       continue;
     for (Operation *user : opt->getUsers())
-      if (user->getBlock() == &body && user->isBeforeInBlock(clip))
+      if (Operation *inBody = body.findAncestorOpInBlock(*user);
+          inBody && inBody != opt && inBody->isBeforeInBlock(clip))
         return opt->emitError("amp-clip-gradients: this optimizer's update is used before the "
                               "last gradient of the step is computed; the global norm needs "
                               "them all first");

@@ -119,6 +119,14 @@ LogicalResult HyperparametersPass::addInput(TrainingStep &step, StringRef name) 
     if (!first) {
       first = opt;
       value = slot->value;
+    } else if (slot->value != value && keepDisagreeing) {
+      InFlightDiagnostic diag = opt->emitWarning()
+                                << "amp-hyperparameters: optimizer ops disagree on " << name
+                                << " (" << formatNumber(slot->value) << " here, "
+                                << formatNumber(value) << " at the first one): " << name
+                                << " stays compiled in";
+      diag.attachNote(first->getLoc()) << "the first optimizer op with " << name;
+      return success();
     } else if (slot->value != value) {
       InFlightDiagnostic diag = opt->emitError()
                                 << "amp-hyperparameters: optimizer ops disagree on " << name
@@ -135,15 +143,20 @@ LogicalResult HyperparametersPass::addInput(TrainingStep &step, StringRef name) 
            << "amp-hyperparameters: '" << name << "' is not a hyperparameter of the step's "
            << "optimizer (" << step.optimizers.front()->getName() << ")";
 
-  // Reuse the step's input of that name, so that running the pass twice
-  // changes nothing.
+  // Reuse the input an optimizer op already reads, or the step's input of
+  // that name, so that running the pass twice changes nothing.
   MLIRContext *ctx = func.getContext();
   BlockArgument input;
+  for (Operation *opt : step.optimizers)
+    if (std::optional<HyperparameterSlot> slot = getSlot(opt, name); slot && !slot->operand.empty())
+      if (auto arg = dyn_cast<BlockArgument>(slot->operand[0].get()))
+        if (!input && arg.getOwner() == &func.getBody().front())
+          input = arg;
   for (BlockArgument arg : func.getArguments())
     if (amp::getArgumentRole(func, arg.getArgNumber()) == Role::hyperparameter)
       if (auto argName = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
                                                            amp::AMPDialect::kNameAttrName);
-          argName && argName.getValue() == name)
+          argName && argName.getValue() == name && !input)
         input = arg;
   if (!input) {
     Builder b(ctx);

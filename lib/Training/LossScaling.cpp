@@ -5,6 +5,9 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <cfloat>
+#include <cmath>
+
 namespace ampc {
 #define GEN_PASS_DEF_AMPLOSSSCALING
 #include "ampc/Training/Passes.h.inc"
@@ -23,13 +26,17 @@ struct LossScalingPass : public ampc::impl::AMPLossScalingBase<LossScalingPass> 
   void runOnOperation() override {
     if (mode == LossScalingMode::None)
       return markAllAnalysesPreserved();
+    // Scales are f32 values: finite ones that f32 holds.
+    auto finiteF32 = [](double v) { return std::isfinite(v) && std::fabs(v) <= FLT_MAX; };
     if (!(scale > 0) || !(initScale > 0) || !(growthFactor > 1) ||
         !(backoffFactor > 0 && backoffFactor < 1) || growthInterval <= 0 ||
-        minScale < 0 || maxScale < 0 || (maxScale > 0 && maxScale < minScale)) {
+        !(minScale >= 0) || !(maxScale >= 0) || (maxScale > 0 && maxScale < minScale) ||
+        !finiteF32(scale) || !finiteF32(initScale) || !finiteF32(growthFactor) ||
+        !finiteF32(minScale) || !finiteF32(maxScale)) {
       emitError(getOperation().getLoc())
           << "amp-loss-scaling: invalid options: needs scale > 0, init-scale > 0, "
              "growth-factor > 1, 0 < backoff-factor < 1, growth-interval > 0, "
-             "0 <= min-scale <= max-scale (0: no clamp)";
+             "0 <= min-scale <= max-scale (0: no clamp), all finite in f32";
       return signalPassFailure();
     }
     bool found = false;
@@ -50,9 +57,20 @@ struct LossScalingPass : public ampc::impl::AMPLossScalingBase<LossScalingPass> 
 
 LogicalResult LossScalingPass::scaleStep(TrainingStep &step) {
   func::FuncOp func = step.func;
-  WalkResult scaled = func.walk([](amp::UnscaleOp op) {
-    op.emitError("amp-loss-scaling: this training step is already loss-scaled");
-    return WalkResult::interrupt();
+  WalkResult scaled = func.walk([](Operation *op) {
+    if (isa<amp::UnscaleOp>(op)) {
+      op->emitError("amp-loss-scaling: this training step is already loss-scaled");
+      return WalkResult::interrupt();
+    }
+    // Clipping reads unscaled gradients; clipping the scaled ones would
+    // divide max_norm by the scale.
+    if (isa<amp::ClipGradNormOp, amp::ClipGradValueOp>(op)) {
+      op->emitError("amp-loss-scaling: this training step is already clipped; run "
+                    "amp-clip-gradients after amp-loss-scaling, which clips the unscaled "
+                    "gradients");
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
   });
   if (scaled.wasInterrupted())
     return failure();

@@ -71,6 +71,14 @@ struct MasterWeightsPass : public ampc::impl::AMPMasterWeightsBase<MasterWeights
       Operation *opt = optimizerOf.lookup(param);
       BlockArgument copy =
           addStateArgument(step, cast.getType(), Role::param_copy, cast.getLoc());
+      // Which param it copies, for whoever starts or reloads the state.
+      OpBuilder attrs(step.func.getContext());
+      step.func.setArgAttr(copy.getArgNumber(), amp::AMPDialect::kCopyOfAttrName,
+                           attrs.getI64IntegerAttr(param.getArgNumber()));
+      if (auto name = step.func.getArgAttrOfType<StringAttr>(param.getArgNumber(),
+                                                             amp::AMPDialect::kNameAttrName))
+        step.func.setArgAttr(copy.getArgNumber(), amp::AMPDialect::kNameAttrName,
+                             attrs.getStringAttr(name.getValue() + ".copy"));
       cast.replaceAllUsesWith(copy);
       cast.erase();
       // Refresh the copy from the updated master.

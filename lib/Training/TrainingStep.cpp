@@ -61,6 +61,7 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
 
   // Roles on every argument and result.
   SmallVector<BlockArgument> stateArgs;
+  DenseMap<StringAttr, unsigned> names;
   for (BlockArgument arg : entry.getArguments()) {
     std::optional<Role> role = amp::getArgumentRole(func, arg.getArgNumber());
     if (!role) {
@@ -75,11 +76,31 @@ FailureOr<TrainingStep> ampc::verifyTrainingStep(func::FuncOp func) {
                               << arg.getType();
       ok = false;
     }
-    if (*role == Role::hyperparameter &&
-        arg.getType() != RankedTensorType::get({}, Float64Type::get(func.getContext()))) {
-      emitError(arg.getLoc()) << "hyperparameter argument #" << arg.getArgNumber()
-                              << " must be a tensor<f64>, got " << arg.getType();
-      ok = false;
+    if (*role == Role::hyperparameter) {
+      if (arg.getType() != RankedTensorType::get({}, Float64Type::get(func.getContext()))) {
+        emitError(arg.getLoc()) << "hyperparameter argument #" << arg.getArgNumber()
+                                << " must be a tensor<f64>, got " << arg.getType();
+        ok = false;
+      } else if (!func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                     amp::AMPDialect::kNameAttrName) ||
+                 !func.getArgAttrOfType<FloatAttr>(arg.getArgNumber(),
+                                                    amp::AMPDialect::kInitAttrName)) {
+        // A caller needs both: which knob it is, and its value until set.
+        emitError(arg.getLoc()) << "hyperparameter argument #" << arg.getArgNumber()
+                                << " needs 'amp.name' and a float 'amp.init'";
+        ok = false;
+      }
+    }
+    // Names key checkpoints and hyperparameters: one argument per name.
+    if (auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                      amp::AMPDialect::kNameAttrName)) {
+      auto [it, inserted] = names.try_emplace(name, arg.getArgNumber());
+      if (!inserted) {
+        emitError(arg.getLoc()) << "argument #" << arg.getArgNumber() << " has the 'amp.name' '"
+                                << name.getValue() << "' of argument #" << it->second
+                                << "; names must be unique";
+        ok = false;
+      }
     }
     if (amp::isMutableRole(*role))
       stateArgs.push_back(arg);

@@ -188,7 +188,7 @@ class Module:
         params = list(params) if params is not None else self.initial_params()
         optimizer_state = list(optimizer_state) if optimizer_state is not None else None
         buffers = list(buffers) if buffers is not None else []
-        state, param_values = [], []
+        state, param_values = [], {}
         for index, spec in self.state_specs():
             role, dtype = spec["role"], _DTYPES[spec["dtype"]]
             if role == "param":
@@ -196,7 +196,7 @@ class Module:
                     raise ValueError("init_state: fewer params than the step's %d"
                                      % sum(1 for _, s in self.state_specs() if s["role"] == "param"))
                 value = np.array(params.pop(0), dtype=np.float32, copy=True)
-                param_values.append(value)
+                param_values[index] = value
             elif role == "optimizer_state":
                 value = (np.array(optimizer_state.pop(0), dtype=dtype, copy=True)
                          if optimizer_state else np.zeros(spec["shape"], dtype=dtype))
@@ -229,9 +229,15 @@ class Module:
         self.hyperparameters = {}
         if self.train_step is not None:
             for i, name in self._hyperparameter_specs():
-                self.hyperparameters[name] = float(self.train_step.arguments[i].get("init", 0.0))
+                spec = self.train_step.arguments[i]
+                if "init" not in spec or "name" not in spec:
+                    raise LibraryError("the step's hyperparameter argument #%d has no name or initial "
+                                       "value in the manifest (recompile it with this ampc)" % i)
+                self.hyperparameters[name] = float(spec["init"])
 
     def _set_hyperparameters(self, values):
+        """Checks every value, then sets them all (or none)."""
+        checked = {}
         for name, value in values.items():
             if name not in self.hyperparameters:
                 known = ", ".join(sorted(self.hyperparameters)) or "none: it was compiled with " \
@@ -240,12 +246,15 @@ class Module:
                                 "at run time (its run-time hyperparameters: %s)" % (name, known))
             low, high = _HYPERPARAMETER_RANGES.get(name, (0.0, float("inf")))
             try:
+                if isinstance(value, np.ndarray) and value.size != 1:
+                    raise TypeError
                 number = float(value)
             except (TypeError, ValueError):
                 raise TypeError("hyperparameter %s must be a number, got %r" % (name, value)) from None
             if not (low <= number < high):
-                raise ValueError("hyperparameter %s = %r is outside [%g, %g)" % (name, value, low, high))
-            self.hyperparameters[name] = number
+                raise ValueError("hyperparameter %s = %r is outside [%g, %g)" % (name, number, low, high))
+            checked[name] = number
+        self.hyperparameters.update(checked)
 
     def _arguments(self, batch):
         """The step's arguments in order: state, hyperparameters (as 0-d
@@ -385,6 +394,8 @@ class Module:
                 role = spec["role"]
                 name = "%s.%d" % (role, counts.get(role, 0))
                 counts[role] = counts.get(role, 0) + 1
+            if name in names:
+                raise LibraryError("two state arrays of the step are named '%s'" % name)
             names.append(name)
         return names
 
@@ -414,7 +425,9 @@ class Module:
         values, params, created = [], {}, []
         for (index, spec), name in zip(specs, names):
             role = spec["role"]
-            if name in state:
+            if role == "param_copy":
+                value = None  # rounded from its param below, whatever the checkpoint holds
+            elif name in state:
                 value = np.asarray(state[name])
                 try:
                     self._require_step()._check(index, spec, value)
@@ -425,8 +438,6 @@ class Module:
             elif role == "scaler_state":
                 value = np.full(spec["shape"], spec.get("init", 0), dtype=_DTYPES[spec["dtype"]])
                 created.append(name)
-            elif role == "param_copy":
-                value = None  # rounded from the params below
             else:
                 raise LibraryError("%s has no entry '%s' (%s %s %s), which this step needs; its "
                                    "entries: %s" % (source, name, role, spec["dtype"],
@@ -435,10 +446,9 @@ class Module:
             if role == "param":
                 params[index] = value
             values.append(value)
-        param_values = [params[i] for i in sorted(params)]
         for k, ((_, spec), value) in enumerate(zip(specs, values)):
             if value is None:
-                values[k] = self._param_copy(spec, param_values)
+                values[k] = self._param_copy(spec, params)
         known = set(names) | {"format"}
         extra = [k for k in state if k not in known and not k.startswith("hyperparameters.")]
         scaler_extra = [k for k in extra if k in ("scale", "growth_tracker")]
@@ -454,14 +464,29 @@ class Module:
             warnings.warn("%s holds loss-scaler state (%s), which this step (loss_scaling: %s) "
                           "does not have: dropped" % (source, ", ".join(scaler_extra),
                                                       self.manifest.get("loss_scaling", "none")))
-        for key in state:
-            if key.startswith("hyperparameters.") and key[len("hyperparameters."):] in self.hyperparameters:
-                self.hyperparameters[key[len("hyperparameters."):]] = float(np.asarray(state[key]))
+        if "format" in state and str(np.asarray(state["format"])) != _STATE_FORMAT:
+            raise LibraryError("%s has format %r, expected %r"
+                               % (source, str(np.asarray(state["format"])), _STATE_FORMAT))
+        hyper = {key[len("hyperparameters."):]: np.asarray(state[key]) for key in state
+                 if key.startswith("hyperparameters.")}
+        unknown = sorted(k for k in hyper if k not in self.hyperparameters)
+        if unknown:
+            warnings.warn("%s holds hyperparameters this step does not take at run time (%s): ignored"
+                          % (source, ", ".join(unknown)))
+        try:
+            self._set_hyperparameters({k: v for k, v in hyper.items() if k in self.hyperparameters})
+        except (TypeError, ValueError) as error:
+            raise LibraryError("%s: %s" % (source, error)) from None
         self._set_host_state(values)
 
-    def _param_copy(self, spec, param_values):
+    def _param_copy(self, spec, params):
+        """The low-precision copy `spec` describes, rounded from its param;
+        `params` maps argument numbers to param values."""
         dtype = _DTYPES[spec["dtype"]]
-        source = next(p for p in param_values if list(p.shape) == list(spec["shape"]))
+        if "copy_of" in spec:
+            source = params[spec["copy_of"]]
+        else:  # manifests before copy_of: the first param of the copy's shape
+            source = next(p for p in params.values() if list(p.shape) == list(spec["shape"]))
         return f32_to_bf16(source) if spec["dtype"] == "bfloat16" else source.astype(dtype)
 
     def _host_state(self):

@@ -184,3 +184,15 @@ def test_one_accumulated_micro_batch_equals_a_step(compiled):
     for zeroed in results[-5:-1]:
         assert not np.any(zeroed)
     assert not results[-1]
+
+
+def test_a_step_named_like_a_libc_function_calls_itself(tmp_path):
+    """A function named `step` (glibc exports a regexp step()) must call its
+    own code: libraries bind their symbols locally (-Bsymbolic)."""
+    text = open(EXAMPLE).read().replace("@train_step", "@step")
+    path = tmp_path / "step.mlir"
+    path.write_text(text)
+    mod = ampc.load(ampc.compile(str(path), output=str(tmp_path / "libstep.so"), precision="fp16"))
+    mod.init_state(init_params())
+    x, y = batch()
+    assert np.isfinite(mod.step(x, y))

@@ -415,3 +415,92 @@ def test_accumulated_micro_batch_is_clipped_like_a_step(steps):
     for got, want in zip(results[:4], mod.params()):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
     assert float(results[-1]) == pytest.approx(norm, rel=1e-6)
+
+
+MOMENTUM_STEP = """
+func.func @step(%w: tensor<4xf32> {amp.role = "param"}, %m: tensor<4xf32> {amp.role = "optimizer_state"},
+                %s: tensor<i64> {amp.role = "optimizer_state"}, %l: tensor<f32> {amp.role = "input"})
+    -> (tensor<4xf32> {amp.role = "param"}, tensor<4xf32> {amp.role = "optimizer_state"},
+        tensor<i64> {amp.role = "optimizer_state"}, tensor<f32> {amp.role = "loss"}) attributes {amp.training_step} {
+  %seed = amp.grad_seed %l : tensor<f32>
+  %g = linalg.broadcast ins(%seed : tensor<f32>) outs(%w : tensor<4xf32>) dimensions = [0]
+  %w1, %m1, %s1 = amp.sgd %w, %g state(%m, %s : tensor<4xf32>, tensor<i64>)
+      {lr = 0.1 : f64, momentum = 0.9 : f64, dampening = 0.5 : f64}
+      : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>, tensor<4xf32>, tensor<i64>
+  return %w1, %m1, %s1, %l : tensor<4xf32>, tensor<4xf32>, tensor<i64>, tensor<f32>
+}
+"""
+
+
+def test_run_time_momentum_zero_is_plain_sgd(tmp_path):
+    """A run-time momentum of 0 updates by the gradient, as torch does
+    (whatever the dampening), and leaves the buffer alone."""
+    torch = pytest.importorskip("torch", reason="python3-torch is the reference")
+    path = tmp_path / "momentum.mlir"
+    path.write_text(MOMENTUM_STEP)
+    mod = ampc.load(ampc.compile(str(path), output=str(tmp_path / "momentum.so"), precision="fp32",
+                                 hyperparameters=("lr", "momentum")))
+    mod.init_state(params=[np.zeros(4, np.float32)])
+    w = torch.zeros(4, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=0.1, momentum=0.9, dampening=0.5)
+    for momentum in (0.9, 0.0, 0.0, 0.5):
+        optimizer.param_groups[0]["momentum"] = momentum
+        optimizer.zero_grad()
+        w.sum().backward()  # the step's gradient is its seed: ones
+        optimizer.step()
+        mod.step(np.array(2.0, np.float32), momentum=momentum)
+        np.testing.assert_allclose(mod.params()[0], w.detach().numpy(), rtol=1e-6)
+
+
+TWO_SQUARE_WEIGHTS = """
+func.func @fwd(%x: tensor<2x4xf32>, %w1: tensor<4x4xf32>, %w2: tensor<4x4xf32>) -> tensor<2x4xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %h = linalg.matmul ins(%x, %w1 : tensor<2x4xf32>, tensor<4x4xf32>) outs(%f : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %y = linalg.matmul ins(%h, %w2 : tensor<2x4xf32>, tensor<4x4xf32>) outs(%f : tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+"""
+
+
+def test_persistent_copies_follow_their_own_param_across_precisions(tmp_path):
+    """Two params of one shape: each persistent copy is rounded from its own
+    param (amp.copy_of), and an fp16 checkpoint loads into a bf16 step (the
+    copies are rebuilt from the masters)."""
+    path = tmp_path / "square.mlir"
+    path.write_text(TWO_SQUARE_WEIGHTS)
+    built = {}
+    for precision in ("fp16", "bf16"):
+        built[precision] = ampc.load(ampc.compile(
+            str(path), output=str(tmp_path / ("square-%s.so" % precision)), precision=precision,
+            persistent_copies=True, train={"loss": "mse", "params": "1,2"}))
+    half = built["fp16"]
+    w1, w2 = np.full((4, 4), 1, np.float32), np.full((4, 4), 2, np.float32)
+    half.init_state(params=[w1, w2])
+    copies = [(s, v) for (_, s), v in zip(half.state_specs(), half.state) if s["role"] == "param_copy"]
+    assert [float(v[0, 0]) for _, v in copies] == [1.0, 2.0]
+    assert [s["name"] for s, _ in copies] == ["param.0.copy", "param.1.copy"]
+    brain = built["bf16"]
+    with pytest.warns(UserWarning, match="loss-scaler state .* dropped"):
+        brain.load_state_dict(half.state_dict())
+    copies = [v for (_, s), v in zip(brain.state_specs(), brain.state) if s["role"] == "param_copy"]
+    assert [float(ampc.bf16_to_f32(v)[0, 0]) for v in copies] == [1.0, 2.0]
+
+
+def test_hyperparameters_are_set_all_or_nothing(steps):
+    mod = steps("fp32", hyperparameters=("lr", "momentum"))
+    mod.init_state(init_params())
+    x, y = batches(1)[0]
+    with pytest.raises(ValueError, match="momentum = -1.0 is outside"):
+        mod.step(x, y, lr=0.5, momentum=-1)
+    assert mod.hyperparameters == {"lr": 0.1, "momentum": 0.9}
+    state = mod.state_dict()
+    with pytest.raises(ampc.LibraryError, match="state_dict: hyperparameter lr = -5.0 is outside"):
+        mod.load_state_dict(dict(state, **{"hyperparameters.lr": np.array(-5.0)}))
+    with pytest.raises(ampc.LibraryError, match="hyperparameter lr must be a number"):
+        mod.load_state_dict(dict(state, **{"hyperparameters.lr": np.zeros(2)}))
+    with pytest.warns(UserWarning, match="hyperparameters this step does not take at run time \\(gamma\\)"):
+        mod.load_state_dict(dict(state, **{"hyperparameters.gamma": np.array(0.5)}))
+    with pytest.raises(ampc.LibraryError, match="has format 'ampc-state-1'"):
+        mod.load_state_dict(dict(state, format=np.array("ampc-state-1")))

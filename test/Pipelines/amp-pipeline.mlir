@@ -23,7 +23,7 @@
 // BF16-NOT: amp.unscale
 
 // O2-LABEL: func @train_step
-// O2-SAME: tensor<64x128xbf16> {amp.role = "param_copy"}
+// O2-SAME: tensor<64x128xbf16> {amp.copy_of = 2 : i64, amp.role = "param_copy"}
 // O2: arith.constant dense<1.280000e+02> : tensor<f32>
 // O2: amp.unscale
 

@@ -28,3 +28,8 @@ func.func @plain_sgd(%w: tensor<4xf32> {amp.role = "param"}, %l: tensor<f32> {am
   %w1 = amp.sgd %w, %g {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
   return %w1, %l : tensor<4xf32>, tensor<f32>
 }
+// RUN: amp-opt %s -split-input-file -amp-hyperparameters="inputs=lr keep-disagreeing=true" 2>&1 | FileCheck %s --check-prefix=KEEP
+// KEEP: warning: amp-hyperparameters: optimizer ops disagree on lr (0.01 here, 0.1 at the first one): lr stays compiled in
+// KEEP-LABEL: func.func @two_lrs(
+// KEEP-NOT: hyperparameter
+// KEEP-LABEL: func.func @plain_sgd(

@@ -32,3 +32,16 @@ module {
     return
   }
 }
+
+// -----
+
+// Clipping comes after loss scaling: it reads the unscaled gradients.
+func.func @clipped(%w: tensor<4xf32> {amp.role = "param"}, %l: tensor<f32> {amp.role = "input"})
+    -> (tensor<4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"}) attributes {amp.training_step} {
+  %seed = amp.grad_seed %l : tensor<f32>
+  %g = linalg.broadcast ins(%seed : tensor<f32>) outs(%w : tensor<4xf32>) dimensions = [0]
+  // expected-error @+1 {{amp-loss-scaling: this training step is already clipped; run amp-clip-gradients after amp-loss-scaling}}
+  %c = amp.clip_grad_value %g {clip_value = 1.0 : f64} : tensor<4xf32>
+  %w1 = amp.sgd %w, %c {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %w1, %l : tensor<4xf32>, tensor<f32>
+}

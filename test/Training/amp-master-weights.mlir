@@ -16,7 +16,7 @@
 // With persistent copies, the copy is an argument and a result, refreshed
 // from the updated master.
 // O2-LABEL: func @step
-// O2-SAME: (%[[W:[^:]+]]: tensor<4x4xf32> {amp.role = "param"}, %[[X:[^:]+]]: tensor<8x4xf16> {amp.role = "input"}, %[[L:[^:]+]]: tensor<f32> {amp.role = "input"}, %[[C:[^:]+]]: tensor<4x4xf16> {amp.role = "param_copy"})
+// O2-SAME: (%[[W:[^:]+]]: tensor<4x4xf32> {amp.role = "param"}, %[[X:[^:]+]]: tensor<8x4xf16> {amp.role = "input"}, %[[L:[^:]+]]: tensor<f32> {amp.role = "input"}, %[[C:[^:]+]]: tensor<4x4xf16> {amp.copy_of = 0 : i64, amp.role = "param_copy"})
 // O2-SAME: -> (tensor<4x4xf32> {amp.role = "param"}, tensor<4x4xf16> {amp.role = "param_copy"}, tensor<f32> {amp.role = "loss"})
 // O2-NOT: amp.cast %[[W]]
 // O2: linalg.matmul ins(%[[X]], %[[C]] : tensor<8x4xf16>, tensor<4x4xf16>)

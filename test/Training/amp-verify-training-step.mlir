@@ -209,3 +209,32 @@ func.func @bad_found_inf(%w: tensor<4xf32> {amp.role = "param"}, %l: tensor<f32>
   %w1 = amp.sgd %w, %g {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
   return %w1, %l, %l : tensor<4xf32>, tensor<f32>, tensor<f32>
 }
+
+// -----
+
+// A hyperparameter needs its name and initial value: a caller sets it by name.
+func.func @anonymous_hyperparameter(%w: tensor<4xf32> {amp.role = "param"},
+                                    // expected-error @+1 {{hyperparameter argument #1 needs 'amp.name' and a float 'amp.init'}}
+                                    %lr: tensor<f64> {amp.role = "hyperparameter"},
+                                    %l: tensor<f32> {amp.role = "input"})
+    -> (tensor<4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"}) attributes {amp.training_step} {
+  %seed = amp.grad_seed %l : tensor<f32>
+  %g = linalg.broadcast ins(%seed : tensor<f32>) outs(%w : tensor<4xf32>) dimensions = [0]
+  %w1 = amp.sgd %w, %g lr(%lr) {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %w1, %l : tensor<4xf32>, tensor<f32>
+}
+
+// -----
+
+// Names key checkpoints: two state arrays cannot share one.
+func.func @duplicate_names(%w: tensor<4xf32> {amp.name = "w", amp.role = "param"},
+                           // expected-error @+1 {{argument #1 has the 'amp.name' 'w' of argument #0; names must be unique}}
+                           %v: tensor<4xf32> {amp.name = "w", amp.role = "param"},
+                           %l: tensor<f32> {amp.role = "input"})
+    -> (tensor<4xf32> {amp.role = "param"}, tensor<4xf32> {amp.role = "param"}, tensor<f32> {amp.role = "loss"}) attributes {amp.training_step} {
+  %seed = amp.grad_seed %l : tensor<f32>
+  %g = linalg.broadcast ins(%seed : tensor<f32>) outs(%w : tensor<4xf32>) dimensions = [0]
+  %w1 = amp.sgd %w, %g {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  %v1 = amp.sgd %v, %g {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %w1, %v1, %l : tensor<4xf32>, tensor<4xf32>, tensor<f32>
+}

@@ -30,6 +30,10 @@ struct AMPPipelineOptions : public mlir::PassPipelineOptions<AMPPipelineOptions>
   ListOption<std::string> hyperparameters{
       *this, "hyperparameters",
       llvm::cl::desc("Optimizer hyperparameters made run-time step inputs (amp-hyperparameters)")};
+  Option<bool> keepDisagreeingHyperparameters{
+      *this, "keep-disagreeing-hyperparameters",
+      llvm::cl::desc("A hyperparameter optimizer ops disagree on stays compiled in (a warning)"),
+      llvm::cl::init(false)};
   Option<std::string> policy{*this, "policy", llvm::cl::desc("Policy file (YAML or JSON)")};
   Option<std::string> report{*this, "report", llvm::cl::desc("Write autocast's JSON decision record here")};
   enum class LossScalingChoice { Auto, None, Static, Dynamic };
@@ -75,6 +79,13 @@ struct AMPPipelineOptions : public mlir::PassPipelineOptions<AMPPipelineOptions>
   /// The loss-scaling mode, resolving `auto` from the compute type.
   LossScalingMode getLossScalingMode() const;
 };
+
+/// Adds amp-hyperparameters for `names` (nothing when empty).
+void addHyperparametersPass(mlir::OpPassManager &pm, llvm::ArrayRef<std::string> names,
+                            bool keepDisagreeing);
+/// Adds amp-clip-gradients (nothing when both limits are 0).
+void addClipGradientsPass(mlir::OpPassManager &pm, double maxNorm, double normType,
+                          double maxValue);
 
 /// amp-pipeline: verify -> autocast -> master-weights -> loss-scaling ->
 /// cast-cleanup.

@@ -120,6 +120,29 @@ def AMPCastCleanup : Pass<"amp-cast-cleanup"> {
   ];
 }
 
+def AMPPropagatePins : Pass<"amp-propagate-pins", "::mlir::ModuleOp"> {
+  let summary = "Copy function and region pins onto the ops inside them";
+  let description = [{
+    A pin (`amp.precision`) on a `func.func` or a region-holding op holds for
+    every op inside it (docs/autocast.md). Passes that move ops out of their
+    function or region lose such a pin: `inline` copies a pinned callee's
+    ops into its caller, canonicalization folds a single-block
+    `scf.execute_region` away. This pass gives each op inside that computes
+    on f32 values (has an f32 operand and result, what autocast decides) the
+    pin it inherits, unless it has its own, and drops the outer pin once it
+    has been handed on. Linalg payloads go with their linalg op. `ampc
+    --train` runs it before inlining.
+
+    ```mlir
+    func.func private @head(...) attributes {amp.precision = "f32"} {
+      %m = linalg.matmul ins(...)
+    // becomes
+    func.func private @head(...) {
+      %m = linalg.matmul {amp.precision = "f32"} ins(...)
+    ```
+  }];
+}
+
 def AMPCheckPrecision : Pass<"amp-check-precision"> {
   let summary = "Check the guarantees of a mixed-precision graph";
   let description = [{

@@ -58,6 +58,9 @@ def AMPHyperparameters : Pass<"amp-hyperparameters", "::mlir::ModuleOp"> {
     ListOption<"inputs", "inputs", "std::string",
                "Hyperparameters to make step inputs (lr, weight_decay, momentum, beta1, "
                "beta2, eps)">,
+    Option<"keepDisagreeing", "keep-disagreeing", "bool", /*default=*/"false",
+           "A hyperparameter the step's optimizer ops disagree on stays compiled in, "
+           "with a warning, instead of being an error (ampc's default lr)">,
   ];
 }
 

@@ -181,3 +181,11 @@ func.func @clip_value(%g: tensor<4xf32>) -> tensor<4xf32> {
   %c = amp.clip_grad_value %g {clip_value = -1.0 : f64} : tensor<4xf32>
   return %c : tensor<4xf32>
 }
+
+// -----
+
+func.func @momentum_input_without_momentum(%p: tensor<4xf32>, %g: tensor<4xf32>, %m: tensor<f64>) -> tensor<4xf32> {
+  // expected-error @+1 {{a run-time momentum needs momentum > 0 when the op is built}}
+  %0 = amp.sgd %p, %g momentum(%m) {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

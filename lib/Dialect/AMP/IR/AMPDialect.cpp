@@ -65,6 +65,13 @@ static LogicalResult verifyRole(Operation *op, NamedAttribute attr,
                              << "' must be a float or integer attribute";
     return success();
   }
+  if (!isResult && attr.getName() == AMPDialect::kCopyOfAttrName) {
+    auto of = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!of || of.getInt() < 0)
+      return op->emitError() << what << " #" << index << ": '" << AMPDialect::kCopyOfAttrName
+                             << "' must be an argument number";
+    return success();
+  }
   if (attr.getName() == AMPDialect::kNameAttrName) {
     auto name = dyn_cast<StringAttr>(attr.getValue());
     if (!name || name.getValue().empty())

@@ -163,6 +163,9 @@ LogicalResult SGDOp::verify() {
       getNewParam().getType() != getParam().getType())
     return emitOpError("param, grad and new_param must have the same type");
   bool hasMomentum = !getMomentum().isZero();
+  if (getMomentumInput() && !hasMomentum)
+    return emitOpError("a run-time momentum needs momentum > 0 when the op is built (without "
+                       "it there is no momentum buffer to weight)");
   if (getNesterov() && (!hasMomentum || !getDampening().isZero()))
     return emitOpError("nesterov momentum requires a momentum and zero dampening");
   if (!hasMomentum) {

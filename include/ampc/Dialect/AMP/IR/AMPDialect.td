@@ -42,6 +42,9 @@ def AMP_Dialect : Dialect {
     /// Argument/result attribute: the stable name of a state value or
     /// hyperparameter ("lr", "loss_scale"), for manifests and checkpoints.
     static constexpr ::llvm::StringLiteral kNameAttrName = "amp.name";
+    /// Argument attribute of a persistent low-precision param copy: the
+    /// argument number of the param it copies.
+    static constexpr ::llvm::StringLiteral kCopyOfAttrName = "amp.copy_of";
     /// Key of the fused-location metadata that marks an op as part of the
     /// backward of a forward op (its name): set by amp-differentiate.
     static constexpr ::llvm::StringLiteral kAdjointOfAttrName = "amp.adjoint_of";
