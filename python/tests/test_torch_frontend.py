@@ -82,3 +82,115 @@ def test_batch_norm_training_updates_buffers_like_torch():
     # The trained state loads back into the module, strictly.
     fresh = SmallCNN(batch_norm=True)
     fresh.load_state_dict(trainer.state_dict())
+
+
+class Activations(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(12, 16), nn.Linear(16, 16), nn.Linear(16, 10)
+        self.act = nn.Sequential(nn.LeakyReLU(0.2), nn.GELU(), nn.SiLU(), nn.Hardswish())
+
+    def forward(self, x):
+        h = self.act(self.fc1(x))
+        h = F.gelu(self.fc2(h), approximate="tanh") + torch.sigmoid(h) * torch.tanh(h)
+        h = F.hardsigmoid(h) - F.relu6(h) / 6.0 + nn.functional.leaky_relu(h)
+        return self.fc3(h)
+
+
+class Convolutions(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, stride=2, padding=1, dilation=2)
+        self.depthwise = nn.Conv2d(6, 6, 3, padding=1, groups=6)
+        self.bn = nn.BatchNorm2d(6)
+        self.pool = nn.AvgPool2d(2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(6, 10)
+
+    def forward(self, x):
+        h = F.relu(self.bn(self.depthwise(self.conv(x))))
+        h = self.gap(self.pool(h) + F.max_pool2d(h, 2, stride=2))
+        return self.fc(h.flatten(1))
+
+
+class Shapes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(8)
+        self.fc = nn.Linear(8, 8)
+        self.out = nn.Linear(16, 10)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):                          # x: (N, 4, 8)
+        h = self.fc(self.norm(x))
+        h = h.permute(0, 2, 1).transpose(1, 2).contiguous()
+        a = torch.softmax(h, dim=-1).sum(dim=1)    # (N, 8)
+        b = F.log_softmax(h[:, 1:3, :], dim=2).mean(1)
+        h = torch.cat([a, b], dim=1).reshape(x.shape[0], 16)
+        return self.out(self.drop(h))
+
+
+@pytest.mark.parametrize("model,shape", [(Activations, (8, 12)), (Convolutions, (4, 3, 12, 12)),
+                                         (Shapes, (6, 4, 8))], ids=["activations", "convolutions", "shapes"])
+def test_covered_constructs_train_like_torch(model, shape):
+    """Each covered construct's forward and gradient, through 3 SGD steps
+    against torch (eval-mode dropout; BatchNorm in training mode)."""
+    torch.manual_seed(3)
+    net = model()
+    if model is Shapes:
+        net.drop.eval()
+    ours, theirs, trainer, reference = train_both(net, random_batches(shape, 10, 3), lr=0.05)
+    np.testing.assert_allclose(ours, theirs, rtol=2e-5)
+    assert_state_matches(trainer, reference, 2e-5)
+
+
+class Control(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.fc(x)
+        return x
+
+
+class Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(4, 4)
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
+class Wrap(nn.Module):
+    def __init__(self, fn, module=None):
+        super().__init__()
+        self.fn, self.inner = fn, module or nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fn(self.inner, x)
+
+
+@pytest.mark.parametrize("net,shape,message", [
+    (Control(), (2, 4), "torch.fx cannot trace Control"),
+    (Recurrent(), (3, 2, 4), "module 'rnn' \\(LSTM\\) at .*test_torch_frontend.py:\\d+ is not supported"),
+    (Wrap(lambda m, x: torch.cumsum(m(x), 1)), (2, 4), "'cumsum' .*is not supported"),
+    (Wrap(lambda m, x: m(x), nn.Dropout(0.3)), (2, 4),
+     "module 'inner' \\(Dropout\\) at .* is in training mode with p=0.3: ampc has no random number generator"),
+    (Wrap(lambda m, x: m(x), nn.Conv2d(4, 4, 3, groups=2)), (1, 4, 5, 5), "groups=2 is not supported"),
+    (Wrap(lambda m, x: m(x), nn.BatchNorm1d(4, momentum=None)), (2, 4), "momentum=None"),
+    (Wrap(lambda m, x: m(x), nn.MaxPool2d(2, ceil_mode=True)), (1, 4, 5, 5), "ceil_mode=True"),
+], ids=["control-flow", "lstm", "cumsum", "dropout", "groups", "bn-momentum", "ceil-mode"])
+def test_unsupported_constructs_are_named(net, shape, message):
+    with pytest.raises(at.ExportError, match=message):
+        at.export(net, torch.randn(*shape))
+
+
+def test_unsupported_optimizer_and_loss():
+    net = nn.Linear(4, 3)
+    with pytest.raises(at.ExportError, match="optimizer RMSprop is not supported"):
+        at.compile(net, torch.randn(2, 4), optimizer=torch.optim.RMSprop(net.parameters()))
+    with pytest.raises(at.ExportError, match="loss must be one of"):
+        at.compile(net, torch.randn(2, 4), loss="huber")

@@ -46,15 +46,15 @@ class _Tracer(torch.fx.Tracer):
 def _source_line(node):
     """'file:line' of the model code that created `node`, if recorded."""
     trace = getattr(node, "stack_trace", None) or ""
-    location = ""
+    # torch.fx lists the innermost frame first: the model's forward.
     for line in trace.splitlines():
         line = line.strip()
         if line.startswith("File ") and "/torch/" not in line:
             parts = line.split(",")
             if len(parts) >= 2:
-                location = "%s:%s" % (parts[0][len("File "):].strip().strip('"'),
-                                      parts[1].strip().replace("line ", ""))
-    return location
+                return "%s:%s" % (parts[0][len("File "):].strip().strip('"'),
+                                  parts[1].strip().replace("line ", ""))
+    return ""
 
 
 def _ttype(shape, elt="f32"):
@@ -100,6 +100,7 @@ class _Emitter:
         self.param_index = {}     # argument number of each param
         self.constants = {}
         self.example_inputs = example_inputs
+        self.static = set()       # nodes holding shapes and sizes, not tensors
         self.buffers = []         # state_dict names of buffers the step updates
         self.buffer_updates = []  # (ssa, shape, element type) of their new values
 
@@ -296,12 +297,30 @@ class _Emitter:
 
     def operand(self, node, arg):
         if isinstance(arg, torch.fx.Node):
+            if arg in self.static:
+                raise ExportError("%s computes with the size '%s' as a tensor; not supported"
+                                  % (self.where(node), arg.name))
             if arg not in self.values:
                 raise ExportError("%s reads '%s', which is not a tensor ampc exported" % (self.where(node), arg.name))
             return self.values[arg]
         raise ExportError("%s: expected a tensor operand, got %r" % (self.where(node), arg))
 
+    def static_value(self, node):
+        """Shapes and sizes (x.shape, x.size(), x.shape[0]): Python values
+        the example inputs fix; ops that read them take their own shapes."""
+        if node.op == "call_function" and node.target is getattr and node.args[1] == "shape":
+            return True
+        if node.op == "call_method" and node.target == "size":
+            return True
+        if node.op == "call_function" and node.target is operator.getitem:
+            base = node.args[0]
+            return isinstance(base, torch.fx.Node) and base in self.static
+        return False
+
     def visit(self, node):
+        if self.static_value(node):
+            self.static.add(node)
+            return
         if node.op == "call_module":
             module = self.modules[node.target]
             handler = _MODULES.get(type(module))
@@ -366,25 +385,37 @@ def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
-def _linear(em, node, module):
-    x, x_shape = em.operand(node, node.args[0])
+def _linear_value(em, node, x, x_shape, w, out_features, in_features, b):
+    """x @ w^T + b over the last dimension of x (w: out x in)."""
     out_shape = em.shape(node)
-    w = em.param(node.target + ".weight", module.weight)
-    features = module.in_features
     rows = math.prod(x_shape[:-1])
-    x2 = em.reshape(x, x_shape, [rows, features])
-    wt, wt_shape = em.transpose(w, [module.out_features, features], [1, 0])
-    acc = em.filled([rows, module.out_features], 0.0)
+    x2 = em.reshape(x, x_shape, [rows, in_features])
+    wt, wt_shape = em.transpose(w, [out_features, in_features], [1, 0])
+    acc = em.filled([rows, out_features], 0.0)
     mm = em.fresh("mm")
     em.emit("%s = linalg.matmul ins(%s, %s : %s, %s) outs(%s : %s) -> %s"
-            % (mm, x2, wt, _ttype([rows, features]), _ttype(wt_shape), acc,
-               _ttype([rows, module.out_features]), _ttype([rows, module.out_features])))
+            % (mm, x2, wt, _ttype([rows, in_features]), _ttype(wt_shape), acc,
+               _ttype([rows, out_features]), _ttype([rows, out_features])))
     y = mm
-    if module.bias is not None:
-        b = em.param(node.target + ".bias", module.bias)
-        y = em.elementwise([(mm, [rows, module.out_features]), (b, [module.out_features])],
-                           [rows, module.out_features], lambda p, a: p("arith.addf", a[0], a[1]))
-    return em.reshape(y, [rows, module.out_features], out_shape)
+    if b is not None:
+        y = em.elementwise([(mm, [rows, out_features]), (b, [out_features])],
+                           [rows, out_features], lambda p, a: p("arith.addf", a[0], a[1]))
+    return em.reshape(y, [rows, out_features], out_shape)
+
+
+def _linear(em, node, module):
+    x, x_shape = em.operand(node, node.args[0])
+    w = em.param(node.target + ".weight", module.weight)
+    b = em.param(node.target + ".bias", module.bias) if module.bias is not None else None
+    return _linear_value(em, node, x, x_shape, w, module.out_features, module.in_features, b)
+
+
+def _linear_function(em, node):
+    x, x_shape = em.operand(node, node.args[0])
+    w, w_shape = em.operand(node, node.args[1])
+    bias = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
+    b = em.operand(node, bias)[0] if bias is not None else None
+    return _linear_value(em, node, x, x_shape, w, w_shape[0], w_shape[1], b)
 
 
 def _conv2d(em, node, module):
@@ -478,6 +509,8 @@ def _activation(kind, module=None):
             else:
                 erf = p("math.erf", p("arith.mulf", x, em.scalar(1.0 / math.sqrt(2.0))))
                 r = p("arith.mulf", p("arith.mulf", half, x), p("arith.addf", one, erf))
+        elif kind == "relu6":
+            r = p("arith.minimumf", p("arith.maximumf", x, zero), em.scalar(6.0))
         elif kind in ("hardsigmoid", "hardswish"):
             # relu6(x + 3) / 6
             shifted = p("arith.addf", x, em.scalar(3.0))
@@ -492,8 +525,6 @@ def _activation(kind, module=None):
 
 def _activation_module(kind):
     def handler(em, node, module):
-        if kind == "relu6":
-            raise ExportError("%s is not supported" % em.where(node))
         return _unary(em, node, _activation(kind, module))
     return handler
 
@@ -686,10 +717,145 @@ def _batchnorm(em, node, module):
     return y
 
 
+def _layer_norm(em, node, module):
+    """torch.nn.LayerNorm: statistics over the trailing normalized_shape
+    dims (biased variance), then the elementwise affine."""
+    x, shape = em.operand(node, node.args[0])
+    normalized = list(module.normalized_shape)
+    if shape[len(shape) - len(normalized):] != normalized:
+        raise ExportError("%s: normalized_shape %s is not the input's trailing shape %s"
+                          % (em.where(node), normalized, shape))
+    rank, k = len(shape), len(normalized)
+    dims = list(range(rank - k, rank))
+    rows = shape[:rank - k]
+    row_map = _affine(rank, ["d%d" % d for d in range(rank - k)])
+    mean, _ = _reduce(em, x, shape, dims, False, "mean")
+    centered = em.elementwise([(x, shape), (mean, rows)], shape, lambda p, a: p("arith.subf", a[0], a[1]),
+                              maps=[_identity(rank), row_map])
+    squares = em.elementwise([(centered, shape)], shape, lambda p, a: p("arith.mulf", a[0], a[0]))
+    var, _ = _reduce(em, squares, shape, dims, False, "mean")
+    eps = em.scalar(module.eps)
+    invstd = em.elementwise([(var, rows)], rows, lambda p, a: p("math.rsqrt", p("arith.addf", a[0], eps)))
+    ins = [(centered, shape), (invstd, rows)]
+    maps = [_identity(rank), row_map]
+    if module.elementwise_affine:
+        feature_map = _affine(rank, ["d%d" % d for d in dims])
+        ins += [(em.param(node.target + ".weight", module.weight), normalized),
+                (em.param(node.target + ".bias", module.bias), normalized)]
+        maps += [feature_map, feature_map]
+
+    def body(p, a):
+        y = p("arith.mulf", a[0], a[1])
+        if module.elementwise_affine:
+            y = p("arith.addf", p("arith.mulf", y, a[2]), a[3])
+        return y
+    return em.elementwise(ins, shape, body, maps=maps)
+
+
+def _softmax_value(em, node, dim, log):
+    """softmax / log_softmax over `dim`: max-shifted, as torch computes it."""
+    x, shape = em.operand(node, node.args[0])
+    if dim is None:
+        raise ExportError("%s: softmax without dim= is not supported" % em.where(node))
+    rank = len(shape)
+    dim %= rank
+    rest = [d for d in range(rank) if d != dim]
+    rows = [shape[d] for d in rest]
+    row_map = _affine(rank, ["d%d" % d for d in rest])
+    # The max, as a reduction with maximumf from -inf.
+    acc = em.filled(rows, -math.inf)
+    top = em.fresh("max")
+    iterators = ['"reduction"' if d == dim else '"parallel"' for d in range(rank)]
+    em.emit("%s = linalg.generic {indexing_maps = [%s, %s], iterator_types = [%s]} ins(%s : %s) outs(%s : %s) {"
+            % (top, _identity(rank), row_map, ", ".join(iterators), x, _ttype(shape), acc, _ttype(rows)))
+    em.emit("^bb0(%a: f32, %acc: f32):")
+    em.emit("  %m = arith.maximumf %a, %acc : f32")
+    em.emit("  linalg.yield %m : f32")
+    em.emit("} -> %s" % _ttype(rows))
+    shifted = em.elementwise([(x, shape), (top, rows)], shape, lambda p, a: p("arith.subf", a[0], a[1]),
+                             maps=[_identity(rank), row_map])
+    exps = em.elementwise([(shifted, shape)], shape, lambda p, a: p("math.exp", a[0]))
+    total, _ = _reduce(em, exps, shape, [dim], False, "sum")
+    if log:
+        return em.elementwise([(shifted, shape), (total, rows)], shape,
+                              lambda p, a: p("arith.subf", a[0], p("math.log", a[1])),
+                              maps=[_identity(rank), row_map])
+    return em.elementwise([(exps, shape), (total, rows)], shape, lambda p, a: p("arith.divf", a[0], a[1]),
+                          maps=[_identity(rank), row_map])
+
+
+def _softmax_function(log):
+    def handler(em, node):
+        if node.kwargs.get("dtype") is not None or (len(node.args) > 3 and node.args[3] is not None):
+            raise ExportError("%s: dtype= is not supported" % em.where(node))
+        dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+        return _softmax_value(em, node, dim, log)
+    return handler
+
+
+def _cat(em, node):
+    tensors = node.args[0]
+    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+    parts = [em.operand(node, t) for t in tensors]
+    out_shape = em.shape(node)
+    dim %= len(out_shape)
+    name = em.fresh("cat")
+    em.emit("%s = tensor.concat dim(%d) %s : (%s) -> %s"
+            % (name, dim, ", ".join(v for v, _ in parts), ", ".join(_ttype(s) for _, s in parts),
+               _ttype(out_shape)))
+    return name
+
+
+def _getitem(em, node):
+    """Basic slicing: ints, slices with steps and Ellipsis."""
+    x, shape = em.operand(node, node.args[0])
+    index = node.args[1]
+    if not isinstance(index, tuple):
+        index = (index,)
+    if any(isinstance(i, torch.fx.Node) or i is None for i in index):
+        raise ExportError("%s: indexing with tensors or None is not supported" % em.where(node))
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        index = index[:at] + (slice(None),) * (len(shape) - len(index) + 1) + index[at + 1:]
+    index = tuple(index) + (slice(None),) * (len(shape) - len(index))
+    offsets, sizes, strides, kept = [], [], [], []
+    for d, (i, size) in enumerate(zip(index, shape)):
+        if isinstance(i, int):
+            i %= size
+            offsets.append(i), sizes.append(1), strides.append(1)
+        elif isinstance(i, slice):
+            start, stop, step = i.indices(size)
+            if step <= 0:
+                raise ExportError("%s: negative slice steps are not supported" % em.where(node))
+            offsets.append(start), sizes.append(max(0, (stop - start + step - 1) // step)), strides.append(step)
+            kept.append(d)
+        else:
+            raise ExportError("%s: index %r is not supported" % (em.where(node), i))
+    out_shape = em.shape(node)
+    name = em.fresh("slice")
+    em.emit("%s = tensor.extract_slice %s[%s] [%s] [%s] : %s to %s"
+            % (name, x, ", ".join(map(str, offsets)), ", ".join(map(str, sizes)), ", ".join(map(str, strides)),
+               _ttype(shape), _ttype(sizes)))
+    return em.reshape(name, sizes, out_shape)
+
+
+def _dropout_function(em, node):
+    training = node.args[2] if len(node.args) > 2 else node.kwargs.get("training", True)
+    p = node.args[1] if len(node.args) > 1 else node.kwargs.get("p", 0.5)
+    if training and p > 0:
+        raise ExportError("%s runs in training mode with p=%g: ampc has no random number generator "
+                          "for dropout; pass training=False, or p=0" % (em.where(node), p))
+    return em.operand(node, node.args[0])[0]
+
+
 _MODULES = {
     nn.Linear: _linear,
     nn.Conv2d: _conv2d,
     nn.ReLU: _activation_module("relu"),
+    nn.ReLU6: _activation_module("relu6"),
+    nn.LayerNorm: lambda em, node, module: _layer_norm(em, node, module),
+    nn.Softmax: lambda em, node, module: _softmax_value(em, node, module.dim, False),
+    nn.LogSoftmax: lambda em, node, module: _softmax_value(em, node, module.dim, True),
     nn.LeakyReLU: _activation_module("leaky_relu"),
     nn.Sigmoid: _activation_module("sigmoid"),
     nn.Tanh: _activation_module("tanh"),
@@ -811,6 +977,15 @@ def _adaptive_avg_pool_function(em, node):
 
 
 _FUNCTIONS = {
+    F.linear: _linear_function,
+    F.relu6: _activation_function("relu6"),
+    F.softmax: _softmax_function(False), torch.softmax: _softmax_function(False),
+    ("method", "softmax"): _softmax_function(False),
+    F.log_softmax: _softmax_function(True), torch.log_softmax: _softmax_function(True),
+    ("method", "log_softmax"): _softmax_function(True),
+    torch.cat: _cat, torch.concat: _cat,
+    operator.getitem: _getitem,
+    F.dropout: _dropout_function,
     F.max_pool2d: _max_pool_function, F.avg_pool2d: _avg_pool_function,
     F.adaptive_avg_pool2d: _adaptive_avg_pool_function,
     operator.add: _binary("add"), torch.add: _binary("add"), ("method", "add"): _binary("add"),

@@ -151,11 +151,11 @@ def compile(module, example_inputs, loss="cross_entropy", optimizer=None, precis
     e.g. clip_grad_norm=1.0) and returns a Trainer."""
     if loss not in _LOSSES:
         raise ExportError("loss must be one of %s, got %r" % (sorted(_LOSSES), loss))
+    train = dict(_LOSSES[loss])
+    train.update(_optimizer_options(optimizer))
     exported = export(module, example_inputs)
     if not exported.params:
         raise ExportError("%s has no parameters to train" % type(module).__name__)
-    train = dict(_LOSSES[loss])
-    train.update(_optimizer_options(optimizer))
     train["params"] = ",".join(str(i) for i in exported.param_arguments)
     folder = tempfile.mkdtemp(prefix="ampc-torch-")
     source = os.path.join(folder, "model.mlir")
