@@ -6,9 +6,9 @@
 # failure.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-# PyTorch is the reference of the training-surface tests (they skip, with a
-# message, where it is missing).
-AMPC_PACKAGES+=(python3-torch)
+# PyTorch and torchvision: the reference of the training-surface and torch
+# frontend tests (they skip, with a message, where they are missing).
+AMPC_PACKAGES+=(python3-torch python3-torchvision)
 ampc_build
 
 status=0

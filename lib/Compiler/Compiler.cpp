@@ -337,6 +337,31 @@ static bool callsCpuRuntime(const llvm::Module &module) {
   return false;
 }
 
+/// For every exported C entry point `_mlir_ciface_<f>(p0, ..., pn)`, a
+/// `_mlir_packed_<f>(void **ps)` calling it with ps[0..n]: a caller that
+/// cannot pass more than a few hundred arguments (ctypes stops at 1024; a
+/// MobileNet step takes more) passes one array.
+static void addPackedEntryPoints(llvm::Module &module, ArrayRef<std::string> names) {
+  llvm::LLVMContext &context = module.getContext();
+  auto *ptr = llvm::PointerType::getUnqual(context);
+  for (const std::string &name : names) {
+    llvm::Function *entry = module.getFunction("_mlir_ciface_" + name);
+    if (!entry)
+      continue;
+    auto *packed = llvm::Function::Create(
+        llvm::FunctionType::get(llvm::Type::getVoidTy(context), {ptr}, false),
+        llvm::GlobalValue::ExternalLinkage, "_mlir_packed_" + name, module);
+    llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", packed));
+    SmallVector<llvm::Value *> args;
+    for (unsigned i = 0, e = entry->arg_size(); i < e; ++i) {
+      llvm::Value *slot = builder.CreateConstInBoundsGEP1_64(ptr, packed->getArg(0), i);
+      args.push_back(builder.CreateLoad(ptr, slot));
+    }
+    builder.CreateCall(entry, args);
+    builder.CreateRetVoid();
+  }
+}
+
 /// A constructor that sets the library's thread count when it is loaded.
 static void addThreadsConstructor(llvm::Module &module, unsigned threads) {
   llvm::LLVMContext &context = module.getContext();
@@ -757,6 +782,17 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   // for (its loader refuses a CPU without them) and its manifest (its
   // loader refuses a manifest file that does not match).
   std::string embeddedManifest;
+  if (options.target == Target::CPU) {
+    SmallVector<std::string> names;
+    if (llvm::json::Array *functions = manifest.getArray("functions"))
+      for (llvm::json::Value &function : *functions)
+        if (llvm::json::Object *entry = function.getAsObject())
+          if (std::optional<StringRef> name = entry->getString("name")) {
+            names.push_back(name->str());
+            (*entry)["packed_symbol"] = ("_mlir_packed_" + *name).str();
+          }
+    addPackedEntryPoints(*llvmModule, names);
+  }
   if (options.emit == Emit::Shared) {
     if (options.target == Target::CUDA)
       reportInPlaceState(module, manifest);

@@ -79,9 +79,13 @@ class Function:
         self.in_place_state = entry.get("in_place_state", False)
         # The function returning the initial params (amp-differentiate, params=auto).
         self.initial_params = entry.get("initial_params")
-        self._symbol = getattr(library, entry["symbol"])
+        count = len(self.arguments) + len(self.results)
+        # One array of descriptor pointers when the library has the packed
+        # entry point (ctypes passes at most 1024 arguments).
+        self._packed = "packed_symbol" in entry
+        self._symbol = getattr(library, entry["packed_symbol"] if self._packed else entry["symbol"])
         self._symbol.restype = None
-        self._symbol.argtypes = [ctypes.c_void_p] * (len(self.arguments) + len(self.results))
+        self._symbol.argtypes = [ctypes.c_void_p] if self._packed else [ctypes.c_void_p] * count
 
     def _check(self, index, spec, value):
         what = "argument #%d (%s) of %s" % (index, spec.get("role", "?"), self.name)
@@ -104,7 +108,11 @@ class Function:
         inputs = [self._check(i, spec, value) for i, (spec, value) in enumerate(zip(self.arguments, args))]
         outputs = [np.empty(spec["shape"], dtype=_DTYPES[spec["dtype"]]) for spec in self.results]
         descriptors = [_descriptor(a) for a in inputs + outputs]
-        self._symbol(*[ctypes.addressof(d) for d in descriptors])
+        pointers = [ctypes.addressof(d) for d in descriptors]
+        if self._packed:
+            self._symbol((ctypes.c_void_p * len(pointers))(*pointers))
+        else:
+            self._symbol(*pointers)
         return tuple(outputs)
 
 
