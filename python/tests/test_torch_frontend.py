@@ -295,3 +295,48 @@ def test_digits_cnn_example_reaches_torch_accuracy():
     assert rows["torch fp32"] > 0.95
     for precision in ("bf16", "fp16"):
         assert abs(rows["ampc " + precision] - rows["torch fp32"]) <= 0.01, rows
+
+
+def test_skipped_step_leaves_batch_norm_buffers_alone():
+    """Under dynamic loss scaling an inf in the batch skips the step: params,
+    momentum and the BatchNorm statistics stay as they were (torch updates
+    the statistics even then, pytorch#90342)."""
+    torch.manual_seed(5)
+    model = SmallCNN(batch_norm=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    (x, y), (x2, y2) = random_batches((16, 1, 8, 8), 10, 2, seed=6)
+    trainer = at.compile(model, x, optimizer=optimizer, precision="fp16")
+    trainer.step(x, y)
+    before = trainer.state_dict()
+    poisoned = x2.clone()
+    poisoned[0, 0, 0, 0] = float("inf")
+    trainer.step(poisoned, y2)
+    assert trainer.compiled.last_step_skipped
+    after = trainer.state_dict()
+    for name in ("bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked", "conv1.weight"):
+        assert torch.equal(before[name], after[name]), name
+    trainer.step(x2, y2)
+    assert not trainer.compiled.last_step_skipped
+    assert int(trainer.state_dict()["bn1.num_batches_tracked"]) == 2
+
+
+class Bag(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 8)
+        self.fc = nn.Linear(8 * 5, 10)
+
+    def forward(self, tokens):
+        return self.fc(self.emb(tokens).flatten(1))
+
+
+def test_embedding_gathers_and_scatters_like_torch():
+    """nn.Embedding over int64 indices: a gather forward, a scatter-add
+    backward (repeated indices accumulate)."""
+    torch.manual_seed(7)
+    generator = torch.Generator().manual_seed(8)
+    batches = [(torch.randint(0, 20, (4, 5), generator=generator), torch.randint(0, 10, (4,), generator=generator))
+               for _ in range(3)]
+    ours, theirs, trainer, reference = train_both(Bag(), batches)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    assert_state_matches(trainer, reference, 1e-5)

@@ -101,6 +101,7 @@ class _Emitter:
         self.constants = {}
         self.example_inputs = example_inputs
         self.static = set()       # nodes holding shapes and sizes, not tensors
+        self.index_values = set() # int64 inputs (embedding indices)
         self.buffers = []         # state_dict names of buffers the step updates
         self.buffer_updates = []  # (ssa, shape, element type) of their new values
 
@@ -258,9 +259,12 @@ class _Emitter:
         for node in graph_module.graph.nodes:
             if node.op == "placeholder":
                 meta = node.meta.get("tensor_meta")
-                if meta is None or meta.dtype not in (torch.float32,):
-                    raise ExportError("input '%s' must be a float32 tensor" % node.name)
-                self.values[node] = (self.argument(meta.shape), list(meta.shape))
+                if meta is None or meta.dtype not in (torch.float32, torch.int64):
+                    raise ExportError("input '%s' must be a float32 tensor (or int64 indices)" % node.name)
+                elt = "i64" if meta.dtype == torch.int64 else "f32"
+                self.values[node] = (self.argument(meta.shape, None, elt), list(meta.shape))
+                if elt == "i64":
+                    self.index_values.add(node)
             elif node.op == "get_attr":
                 tensor = _fetch(graph_module, node.target)
                 if isinstance(tensor, nn.Parameter) or node.target in dict(self.root.named_parameters()):
@@ -289,6 +293,8 @@ class _Emitter:
 
     def shape(self, node):
         meta = node.meta.get("tensor_meta")
+        if meta is not None and hasattr(meta, "shape") and meta.dtype == torch.int64 and node in self.index_values:
+            return list(meta.shape)
         if meta is None or not hasattr(meta, "shape"):
             raise ExportError("%s does not produce one tensor" % self.where(node))
         if meta.dtype != torch.float32:
@@ -848,7 +854,33 @@ def _dropout_function(em, node):
     return em.operand(node, node.args[0])[0]
 
 
+def _embedding(em, node, module):
+    """out[..., d] = weight[index[...], d]: a gather the backward scatters."""
+    arg = node.args[0]
+    if not isinstance(arg, torch.fx.Node) or arg not in em.index_values:
+        raise ExportError("%s: the indices must be an int64 input of the model" % em.where(node))
+    if module.padding_idx is not None or module.max_norm is not None or module.sparse:
+        raise ExportError("%s: padding_idx, max_norm and sparse are not supported" % em.where(node))
+    idx, idx_shape = em.values[arg]
+    w = em.param(node.target + ".weight", module.weight)
+    out_shape = em.shape(node)
+    rank = len(out_shape)
+    out = em.empty(out_shape)
+    name = em.fresh("emb")
+    em.emit("%s = linalg.generic {indexing_maps = [%s, %s], iterator_types = [%s]} ins(%s : %s) outs(%s : %s) {"
+            % (name, _affine(rank, ["d%d" % d for d in range(rank - 1)]), _identity(rank),
+               ", ".join(['"parallel"'] * rank), idx, _ttype(idx_shape, "i64"), out, _ttype(out_shape)))
+    em.emit("^bb0(%i: i64, %o: f32):")
+    em.emit("  %row = arith.index_cast %i : i64 to index")
+    em.emit("  %%col = linalg.index %d : index" % (rank - 1))
+    em.emit("  %%v = tensor.extract %s[%%row, %%col] : %s" % (w, _ttype(list(module.weight.shape))))
+    em.emit("  linalg.yield %v : f32")
+    em.emit("} -> %s" % _ttype(out_shape))
+    return name
+
+
 _MODULES = {
+    nn.Embedding: _embedding,
     nn.Linear: _linear,
     nn.Conv2d: _conv2d,
     nn.ReLU: _activation_module("relu"),
