@@ -154,9 +154,15 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
                              "last dimension, got "
                           << type,
            failure();
+  if (loss == DifferentiateLoss::NLL && rank == 0)
+    return emitError(loc) << "amp-differentiate: loss=nll needs log-probabilities in the last "
+                             "dimension, got "
+                          << type,
+           failure();
   SmallVector<int64_t> rowShape(type.getShape().drop_back(rank ? 1 : 0));
   // The label: shaped like the output, or class numbers per row.
-  bool indices = loss == DifferentiateLoss::CrossEntropy && labels == DifferentiateLabels::Indices;
+  bool indices = loss == DifferentiateLoss::NLL ||
+                 (loss == DifferentiateLoss::CrossEntropy && labels == DifferentiateLabels::Indices);
   Type labelType = indices ? RankedTensorType::get(rowShape, b.getI64Type()) : Type(type);
   Value label = appendArgument(step, labelType, getRoleAttrDict(ctx, Role::label), loc);
 
@@ -193,15 +199,43 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
   double invRows = 1.0 / static_cast<double>(type.getNumElements() / type.getShape().back());
   // The label's weight of class `c`: its probability, or 1 where c is the
   // row's class number.
+  // With label smoothing s, the target is (1 - s) * label + s / classes.
+  double smoothing = labelSmoothing;
+  double classes = static_cast<double>(type.getShape().back());
   auto labelWeight = [&](OpBuilder &nb, Location l, Value labelElement) -> Value {
-    if (!indices)
-      return labelElement;
-    Value klass = linalg::IndexOp::create(nb, l, rank - 1);
-    Value wanted = arith::IndexCastOp::create(nb, l, nb.getIndexType(), labelElement);
-    Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, klass, wanted);
-    return arith::SelectOp::create(nb, l, hit, floatConstant(nb, l, f32, 1.0),
-                                   floatConstant(nb, l, f32, 0.0));
+    Value weight = labelElement;
+    if (indices) {
+      Value klass = linalg::IndexOp::create(nb, l, rank - 1);
+      Value wanted = arith::IndexCastOp::create(nb, l, nb.getIndexType(), labelElement);
+      Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, klass, wanted);
+      weight = arith::SelectOp::create(nb, l, hit, floatConstant(nb, l, f32, 1.0),
+                                       floatConstant(nb, l, f32, 0.0));
+    }
+    if (smoothing == 0.0)
+      return weight;
+    return arith::AddFOp::create(
+        nb, l, arith::MulFOp::create(nb, l, weight, floatConstant(nb, l, f32, 1.0 - smoothing)),
+        floatConstant(nb, l, f32, smoothing / classes));
   };
+  if (loss == DifferentiateLoss::NLL) {
+    // loss = -mean over rows of out[row, label[row]]; d/d out = -onehot / rows.
+    Value lossValue = generic(b, loc, {output, label}, zeroLoss, {all, labelMap, none}, reduction,
+                              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                Value term = arith::MulFOp::create(nb, l, labelWeight(nb, l, a[1]), a[0]);
+                                Value scaled = arith::MulFOp::create(
+                                    nb, l, term, floatConstant(nb, l, f32, invRows));
+                                return arith::SubFOp::create(nb, l, a[2], scaled);
+                              });
+    Value seed = amp::GradSeedOp::create(b, loc, scalar, lossValue);
+    Value dOut = generic(b, loc, {label, seed}, tensor::EmptyOp::create(b, loc, type.getShape(), f32),
+                         {labelMap, none, all}, parallel,
+                         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           Value w = labelWeight(nb, l, a[0]);
+                           Value s = arith::MulFOp::create(nb, l, w, floatConstant(nb, l, f32, -invRows));
+                           return arith::MulFOp::create(nb, l, s, a[1]);
+                         });
+    return LossParts{lossValue, output, dOut};
+  }
   Value maxInit = filled(b, loc, rowShape, f32, -std::numeric_limits<double>::infinity());
   Value rowMax = generic(b, loc, {output}, maxInit, {all, row}, rowReduce,
                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -456,6 +490,13 @@ void AMPDifferentiatePass::runOnOperation() {
   MLIRContext *ctx = &getContext();
   if (labels.hasValue() && loss != DifferentiateLoss::CrossEntropy)
     return module.emitError("amp-differentiate: labels= applies to loss=cross-entropy"),
+           signalPassFailure();
+  if (labelSmoothing.hasValue() && loss != DifferentiateLoss::CrossEntropy)
+    return module.emitError("amp-differentiate: label-smoothing= applies to loss=cross-entropy"),
+           signalPassFailure();
+  if (!(labelSmoothing >= 0.0 && labelSmoothing < 1.0))
+    return module.emitError() << "amp-differentiate: label-smoothing=" << labelSmoothing.getValue()
+                              << " is outside [0, 1)",
            signalPassFailure();
   FailureOr<func::FuncOp> forward = findForward();
   if (failed(forward))

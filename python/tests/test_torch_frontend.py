@@ -340,3 +340,33 @@ def test_embedding_gathers_and_scatters_like_torch():
     ours, theirs, trainer, reference = train_both(Bag(), batches)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
     assert_state_matches(trainer, reference, 1e-5)
+
+
+class LogProbs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(12, 10)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc(x), dim=1)
+
+
+@pytest.mark.parametrize("loss,smoothing", [("nll", 0.0), ("cross_entropy", 0.1)])
+def test_nll_and_label_smoothing_match_torch(loss, smoothing):
+    torch.manual_seed(9)
+    net = LogProbs() if loss == "nll" else Activations()
+    reference = copy.deepcopy(net)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    batches = random_batches((8, 12), 10, 3, seed=10)
+    trainer = at.compile(net, batches[0][0], loss=loss, optimizer=optimizer, precision="fp32",
+                         label_smoothing=smoothing)
+    torch_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1)
+    for x, y in batches:
+        ours = float(trainer.step(x, y))
+        torch_optimizer.zero_grad()
+        out = reference(x)
+        theirs = F.nll_loss(out, y) if loss == "nll" else F.cross_entropy(out, y, label_smoothing=smoothing)
+        theirs.backward()
+        torch_optimizer.step()
+        assert ours == pytest.approx(float(theirs), rel=1e-5)
+    assert_state_matches(trainer, reference, 1e-5)

@@ -2,6 +2,10 @@
 // RUN: amp-opt %s -split-input-file -amp-differentiate="loss=cross-entropy params=0,1 optimizer=adamw lr=0.001" | FileCheck %s --check-prefix=CE
 // RUN: amp-opt %s -split-input-file -amp-differentiate="loss=cross-entropy labels=indices params=0,1" | FileCheck %s --check-prefix=IDX
 // RUN: not amp-opt %s -split-input-file -amp-differentiate="loss=mse labels=indices params=0,1" 2>&1 | FileCheck %s --check-prefix=LABELS
+// RUN: amp-opt %s -split-input-file -amp-differentiate="loss=cross-entropy labels=indices label-smoothing=0.2 params=0,1" | FileCheck %s --check-prefix=SMOOTH
+// RUN: amp-opt %s -split-input-file -amp-differentiate="loss=nll params=0,1" | FileCheck %s --check-prefix=NLL
+// RUN: not amp-opt %s -split-input-file -amp-differentiate="loss=mse label-smoothing=0.1 params=0,1" 2>&1 | FileCheck %s --check-prefix=SMOOTHMSE
+// RUN: not amp-opt %s -split-input-file -amp-differentiate="loss=cross-entropy label-smoothing=1 params=0,1" 2>&1 | FileCheck %s --check-prefix=SMOOTHRANGE
 
 // The step goes next to the forward function, which stays as it was.
 // Matmul keeps named ops in the backward: dX = dY W^T, dW = X^T dY.
@@ -44,6 +48,27 @@
 // IDX:           arith.cmpi eq, %[[C]], %[[K]] : index
 // IDX:         amp.grad_seed
 // LABELS: error: amp-differentiate: labels= applies to loss=cross-entropy
+// Label smoothing: the target is 0.8 * onehot + 0.2 / 5 classes.
+// SMOOTH-LABEL: func.func @matmul_train_step(
+// SMOOTH:         arith.select
+// SMOOTH:         arith.mulf %{{.+}}, %{{.+}} : f32
+// SMOOTH:         arith.addf %{{.+}}, %{{.+}} : f32
+// SMOOTH:         amp.grad_seed
+// SMOOTH-DAG:     arith.constant 8.000000e-01 : f32
+// SMOOTH-DAG:     arith.constant 4.000000e-02 : f32
+// nll_loss: minus the mean over rows of the label's log-probability; the
+// adjoint is -onehot / rows.
+// NLL-LABEL: func.func @matmul_train_step(
+// NLL-SAME:    %{{[a-z0-9_]+}}: tensor<4xi64> {amp.role = "label"})
+// NLL:         arith.constant -2.500000e-01 : f32
+// NLL-NOT:     math.exp
+// NLL:         linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]
+// NLL-NOT:     math.exp
+// NLL:         amp.grad_seed
+// NLL-NOT:     math.exp
+// NLL:         return
+// SMOOTHMSE: error: amp-differentiate: label-smoothing= applies to loss=cross-entropy
+// SMOOTHRANGE: error: amp-differentiate: label-smoothing=1.000000e+00 is outside [0, 1)
 func.func @matmul(%x: tensor<4x3xf32>, %w: tensor<3x5xf32>) -> tensor<4x5xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<4x5xf32>

@@ -13,7 +13,7 @@
 
 namespace ampc {
 
-enum class DifferentiateLoss { None, MSE, CrossEntropy };
+enum class DifferentiateLoss { None, MSE, CrossEntropy, NLL };
 enum class DifferentiateLabels { OneHot, Indices };
 enum class DifferentiateOptimizer { SGD, Adam, AdamW };
 

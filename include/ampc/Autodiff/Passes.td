@@ -66,7 +66,13 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
                clEnumValN(::ampc::DifferentiateLoss::MSE, "mse",
                           "mean squared error against a label"),
                clEnumValN(::ampc::DifferentiateLoss::CrossEntropy, "cross-entropy",
-                          "softmax cross-entropy against one-hot labels"))}]>,
+                          "softmax cross-entropy against one-hot labels"),
+               clEnumValN(::ampc::DifferentiateLoss::NLL, "nll",
+                          "negative log-likelihood of class numbers (torch's nll_loss: the "
+                          "result holds log-probabilities)"))}]>,
+    Option<"labelSmoothing", "label-smoothing", "double", /*default=*/"0.0",
+           "Cross-entropy label smoothing in [0, 1): targets (1 - s) * label + s / classes, "
+           "as torch's cross_entropy(label_smoothing=s)">,
     Option<"labels", "labels", "::ampc::DifferentiateLabels",
            /*default=*/"::ampc::DifferentiateLabels::OneHot",
            "What loss=cross-entropy's label holds",

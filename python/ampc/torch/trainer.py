@@ -13,6 +13,7 @@ from .export import ExportError, export
 
 # loss= -> amp-differentiate's loss and label options.
 _LOSSES = {"cross_entropy": {"loss": "cross-entropy", "labels": "indices"},
+           "nll": {"loss": "nll"},
            "mse": {"loss": "mse"}}
 
 
@@ -143,15 +144,21 @@ class Trainer:
 
 
 def compile(module, example_inputs, loss="cross_entropy", optimizer=None, precision="bf16",
-            output=None, **options):
+            output=None, label_smoothing=0.0, **options):
     """Exports `module` (ampc.torch.export), builds its training step with
-    `loss` ("cross_entropy" over class indices, or "mse") and the optimizer
+    `loss` ("cross_entropy" over class indices, with `label_smoothing` as
+    torch's; "nll" over class indices, for models returning log-probabilities;
+    or "mse") and the optimizer
     (a torch.optim.SGD/Adam/AdamW instance, or {"type": ..., "lr": ...}),
     compiles it with ampc.compile (`precision` and any further keyword,
     e.g. clip_grad_norm=1.0) and returns a Trainer."""
     if loss not in _LOSSES:
         raise ExportError("loss must be one of %s, got %r" % (sorted(_LOSSES), loss))
     train = dict(_LOSSES[loss])
+    if label_smoothing:
+        if loss != "cross_entropy":
+            raise ExportError("label_smoothing applies to loss='cross_entropy'")
+        train["label-smoothing"] = float(label_smoothing)
     train.update(_optimizer_options(optimizer))
     exported = export(module, example_inputs)
     if not exported.params:
