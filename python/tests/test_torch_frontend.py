@@ -370,3 +370,86 @@ def test_nll_and_label_smoothing_match_torch(loss, smoothing):
         torch_optimizer.step()
         assert ours == pytest.approx(float(theirs), rel=1e-5)
     assert_state_matches(trainer, reference, 1e-5)
+
+
+class Encoder(nn.Module):
+    def __init__(self, norm_first, batch_first, activation):
+        super().__init__()
+        self.batch_first = batch_first
+        self.layer = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, activation=activation,
+                                                batch_first=batch_first, norm_first=norm_first)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        h = self.layer(x if self.batch_first else x.transpose(0, 1))
+        return self.fc((h if self.batch_first else h.transpose(0, 1)).mean(1))
+
+
+class Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.fc(self.attn(x, x, x)[0].sum(1))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Encoder(False, True, "relu"), lambda: Encoder(True, False, "gelu"), Attention],
+    ids=["post-norm", "pre-norm-seq-first-gelu", "multihead-attention"])
+def test_attention_trains_like_torch(make):
+    """nn.TransformerEncoderLayer (post- and pre-norm, batch or sequence
+    first) and nn.MultiheadAttention self-attention over 3 SGD steps."""
+    torch.manual_seed(11)
+    ours, theirs, trainer, reference = train_both(make(), random_batches((4, 6, 16), 10, 3, seed=12), lr=0.05)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    assert_state_matches(trainer, reference, 1e-5)
+
+
+def test_attention_masks_are_refused():
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.attn(x, x, x, attn_mask=x[0, :, :3] * 0.0)[0]
+    with pytest.raises(at.ExportError, match="attn_mask is not supported"):
+        at.export(Masked(), torch.randn(2, 3, 8))
+
+
+def test_transformer_encoder_ten_steps_fp32_and_bf16():
+    """A TransformerEncoderLayer model, 10 SGD-momentum steps: fp32 within
+    1e-4 of torch fp32 (loss and params); bf16 within 2x of the distance
+    torch's autocast(bfloat16) keeps from fp32."""
+    torch.manual_seed(13)
+    model = Encoder(False, True, "gelu")
+    batches = random_batches((8, 6, 16), 10, 10, seed=14)
+    results = {}
+    for precision in ("fp32", "bf16"):
+        net = copy.deepcopy(model)
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        trainer = at.compile(net, batches[0][0], optimizer=optimizer, precision=precision)
+        results[precision] = ([float(trainer.step(x, y)) for x, y in batches], trainer.state_dict())
+    reference, autocast = copy.deepcopy(model), copy.deepcopy(model)
+    optimizers = [torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9) for m in (reference, autocast)]
+    torch_losses, autocast_losses = [], []
+    for x, y in batches:
+        for net, optimizer, losses, low in ((reference, optimizers[0], torch_losses, False),
+                                            (autocast, optimizers[1], autocast_losses, True)):
+            optimizer.zero_grad()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):
+                loss = F.cross_entropy(net(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss))
+    fp32_losses, fp32_state = results["fp32"]
+    np.testing.assert_allclose(fp32_losses, torch_losses, rtol=1e-4)
+    assert global_relative_difference(fp32_state, reference) <= 1e-4
+    bf16_losses, bf16_state = results["bf16"]
+    ours = max(abs(a / b - 1) for a, b in zip(bf16_losses, torch_losses))
+    theirs = max(abs(a / b - 1) for a, b in zip(autocast_losses, torch_losses))
+    assert ours <= 2 * theirs, (ours, theirs)
+    assert global_relative_difference(bf16_state, reference) <= 2 * global_relative_difference(
+        {k: v.detach() for k, v in autocast.named_parameters()}, reference)

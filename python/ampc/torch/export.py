@@ -30,6 +30,12 @@ class _Tracer(torch.fx.Tracer):
         self.record_stack_traces = True
         self.scope = []
 
+    def is_leaf_module(self, m, qualified_name):
+        # Its forward branches on the inputs (torch 1.13's fast path).
+        if isinstance(m, nn.TransformerEncoderLayer):
+            return True
+        return super().is_leaf_module(m, qualified_name)
+
     def call_module(self, m, forward, args, kwargs):
         self.scope.append(self.path_of_module(m))
         try:
@@ -101,6 +107,7 @@ class _Emitter:
         self.constants = {}
         self.example_inputs = example_inputs
         self.static = set()       # nodes holding shapes and sizes, not tensors
+        self.tuples = {}          # nodes returning (tensor, weights): MultiheadAttention
         self.index_values = set() # int64 inputs (embedding indices)
         self.buffers = []         # state_dict names of buffers the step updates
         self.buffer_updates = []  # (ssa, shape, element type) of their new values
@@ -333,6 +340,14 @@ class _Emitter:
             if handler is None:
                 raise ExportError("%s is not supported by ampc.torch.export" % self.where(node))
             result = handler(self, node, module)
+            if node in self.tuples:
+                return
+        elif node.op == "call_function" and node.target is operator.getitem and node.args[0] in self.tuples:
+            if node.args[1] != 0:
+                raise ExportError("%s: only the attention output ([0]) is supported, not the weights"
+                                  % self.where(node))
+            self.values[node] = self.tuples[node.args[0]]
+            return
         elif node.op in ("call_function", "call_method"):
             key = node.target if node.op == "call_function" else ("method", node.target)
             handler = _FUNCTIONS.get(key)
@@ -393,7 +408,7 @@ def _pair(value):
 
 def _linear_value(em, node, x, x_shape, w, out_features, in_features, b):
     """x @ w^T + b over the last dimension of x (w: out x in)."""
-    out_shape = em.shape(node)
+    out_shape = list(x_shape[:-1]) + [out_features]
     rows = math.prod(x_shape[:-1])
     x2 = em.reshape(x, x_shape, [rows, in_features])
     wt, wt_shape = em.transpose(w, [out_features, in_features], [1, 0])
@@ -724,9 +739,13 @@ def _batchnorm(em, node, module):
 
 
 def _layer_norm(em, node, module):
+    x, shape = em.operand(node, node.args[0])
+    return _layer_norm_value(em, node, x, shape, module, node.target)
+
+
+def _layer_norm_value(em, node, x, shape, module, prefix):
     """torch.nn.LayerNorm: statistics over the trailing normalized_shape
     dims (biased variance), then the elementwise affine."""
-    x, shape = em.operand(node, node.args[0])
     normalized = list(module.normalized_shape)
     if shape[len(shape) - len(normalized):] != normalized:
         raise ExportError("%s: normalized_shape %s is not the input's trailing shape %s"
@@ -746,8 +765,8 @@ def _layer_norm(em, node, module):
     maps = [_identity(rank), row_map]
     if module.elementwise_affine:
         feature_map = _affine(rank, ["d%d" % d for d in dims])
-        ins += [(em.param(node.target + ".weight", module.weight), normalized),
-                (em.param(node.target + ".bias", module.bias), normalized)]
+        ins += [(em.param(prefix + ".weight", module.weight), normalized),
+                (em.param(prefix + ".bias", module.bias), normalized)]
         maps += [feature_map, feature_map]
 
     def body(p, a):
@@ -759,8 +778,12 @@ def _layer_norm(em, node, module):
 
 
 def _softmax_value(em, node, dim, log):
-    """softmax / log_softmax over `dim`: max-shifted, as torch computes it."""
     x, shape = em.operand(node, node.args[0])
+    return _softmax_of(em, node, x, shape, dim, log)
+
+
+def _softmax_of(em, node, x, shape, dim, log):
+    """softmax / log_softmax over `dim`: max-shifted, as torch computes it."""
     if dim is None:
         raise ExportError("%s: softmax without dim= is not supported" % em.where(node))
     rank = len(shape)
@@ -879,8 +902,126 @@ def _embedding(em, node, module):
     return name
 
 
+def _batch_matmul(em, a, a_shape, b, b_shape):
+    out_shape = [a_shape[0], a_shape[1], b_shape[2]]
+    acc = em.filled(out_shape, 0.0)
+    name = em.fresh("bmm")
+    em.emit("%s = linalg.batch_matmul ins(%s, %s : %s, %s) outs(%s : %s) -> %s"
+            % (name, a, b, _ttype(a_shape), _ttype(b_shape), acc, _ttype(out_shape), _ttype(out_shape)))
+    return name, out_shape
+
+
+def _self_attention(em, node, x, shape, module, prefix):
+    """nn.MultiheadAttention(x, x, x) without masks, as
+    F.multi_head_attention_forward computes it: one in-projection, per-head
+    softmax(q k^T / sqrt(d)) v, the out-projection. Returns (N, L, E) for a
+    (N, L, E) input (batch_first) or (L, N, E) otherwise."""
+    if not module._qkv_same_embed_dim or module.bias_k is not None or module.add_zero_attn:
+        raise ExportError("%s: separate q/k/v projections, bias_k/bias_v and add_zero_attn are not "
+                          "supported" % em.where(node))
+    if module.dropout > 0 and module.training:
+        raise ExportError("%s: attention dropout in training mode is not supported (no random number "
+                          "generator)" % em.where(node))
+    if not module.batch_first:
+        x, shape = em.transpose(x, shape, [1, 0, 2])
+    n, length, embed = shape
+    heads = module.num_heads
+    d = embed // heads
+    w = em.param(prefix + ".in_proj_weight", module.in_proj_weight)
+    b = em.param(prefix + ".in_proj_bias", module.in_proj_bias) if module.in_proj_bias is not None else None
+    qkv = _linear_value(em, node, x, shape, w, 3 * embed, embed, b)
+
+    def head(i):
+        part = em.fresh("qkv")
+        em.emit("%s = tensor.extract_slice %s[0, 0, %d] [%d, %d, %d] [1, 1, 1] : %s to %s"
+                % (part, qkv, i * embed, n, length, embed, _ttype([n, length, 3 * embed]),
+                   _ttype([n, length, embed])))
+        split = em.reshape(part, [n, length, embed], [n, length, heads, d])
+        moved, _ = em.transpose(split, [n, length, heads, d], [0, 2, 1, 3])
+        return em.reshape(moved, [n, heads, length, d], [n * heads, length, d])
+
+    q, k, v = head(0), head(1), head(2)
+    scale = em.scalar(1.0 / math.sqrt(d))
+    q = em.elementwise([(q, [n * heads, length, d])], [n * heads, length, d],
+                       lambda p, a: p("arith.mulf", a[0], scale))
+    kt, kt_shape = em.transpose(k, [n * heads, length, d], [0, 2, 1])
+    scores, scores_shape = _batch_matmul(em, q, [n * heads, length, d], kt, kt_shape)
+    weights = _softmax_of(em, node, scores, scores_shape, -1, False)
+    mixed, mixed_shape = _batch_matmul(em, weights, scores_shape, v, [n * heads, length, d])
+    split = em.reshape(mixed, mixed_shape, [n, heads, length, d])
+    moved, _ = em.transpose(split, [n, heads, length, d], [0, 2, 1, 3])
+    merged = em.reshape(moved, [n, length, heads, d], [n, length, embed])
+    ow = em.param(prefix + ".out_proj.weight", module.out_proj.weight)
+    ob = em.param(prefix + ".out_proj.bias", module.out_proj.bias) if module.out_proj.bias is not None else None
+    out = _linear_value(em, node, merged, [n, length, embed], ow, embed, embed, ob)
+    if not module.batch_first:
+        out, _ = em.transpose(out, [n, length, embed], [1, 0, 2])
+    return out
+
+
+def _multihead_attention(em, node, module):
+    query, key, value = (node.args + (None, None, None))[:3]
+    key = key if key is not None else node.kwargs.get("key")
+    value = value if value is not None else node.kwargs.get("value")
+    if not (query is key is value):
+        raise ExportError("%s: only self-attention (query is key is value) is supported" % em.where(node))
+    for name in ("key_padding_mask", "attn_mask"):
+        if node.kwargs.get(name) is not None:
+            raise ExportError("%s: %s is not supported" % (em.where(node), name))
+    x, shape = em.operand(node, query)
+    out = _self_attention(em, node, x, shape, module, node.target)
+    em.tuples[node] = (out, shape)
+    return None
+
+
+def _transformer_encoder_layer(em, node, module):
+    """nn.TransformerEncoderLayer (traced as one module: torch 1.13's fast
+    path branches on its inputs), post- or pre-norm, relu or gelu, without
+    masks and with its dropouts off."""
+    if len(node.args) > 1 or any(node.kwargs.get(k) is not None for k in ("src_mask", "src_key_padding_mask")):
+        raise ExportError("%s: masks are not supported" % em.where(node))
+    if module.training and any(m.p > 0 for m in (module.dropout, module.dropout1, module.dropout2)):
+        raise ExportError("%s is in training mode with dropout > 0: no random number generator; build it "
+                          "with dropout=0.0 or call .eval()" % em.where(node))
+    activation = module.activation
+    kind = {F.relu: "relu", F.gelu: "gelu"}.get(activation)
+    if kind is None:
+        kind = "relu" if isinstance(activation, nn.ReLU) else "gelu" if isinstance(activation, nn.GELU) else None
+    if kind is None:
+        raise ExportError("%s: activation %r is not supported (relu or gelu)" % (em.where(node), activation))
+    x, shape = em.operand(node, node.args[0])
+    prefix = node.target
+    embed = shape[-1]
+
+    def add(a, b_):
+        return em.elementwise([(a, shape), (b_, shape)], shape, lambda p, v: p("arith.addf", v[0], v[1]))
+
+    def attention(v):
+        return _self_attention(em, node, v, shape, module.self_attn, prefix + ".self_attn")
+
+    def feed_forward(v):
+        hidden = module.linear1.out_features
+        h = _linear_value(em, node, v, shape, em.param(prefix + ".linear1.weight", module.linear1.weight),
+                          hidden, embed, em.param(prefix + ".linear1.bias", module.linear1.bias))
+        hshape = list(shape[:-1]) + [hidden]
+        h = em.elementwise([(h, hshape)], hshape, lambda p, a: _activation(kind)(em, p, a[0]))
+        return _linear_value(em, node, h, hshape, em.param(prefix + ".linear2.weight", module.linear2.weight),
+                             embed, hidden, em.param(prefix + ".linear2.bias", module.linear2.bias))
+
+    def norm(v, which):
+        return _layer_norm_value(em, node, v, shape, getattr(module, which), prefix + "." + which)
+
+    if module.norm_first:
+        x = add(x, attention(norm(x, "norm1")))
+        return add(x, feed_forward(norm(x, "norm2")))
+    x = norm(add(x, attention(x)), "norm1")
+    return norm(add(x, feed_forward(x)), "norm2")
+
+
 _MODULES = {
     nn.Embedding: _embedding,
+    nn.MultiheadAttention: _multihead_attention,
+    nn.TransformerEncoderLayer: _transformer_encoder_layer,
     nn.Linear: _linear,
     nn.Conv2d: _conv2d,
     nn.ReLU: _activation_module("relu"),
