@@ -102,13 +102,14 @@ class Convolutions(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(3, 6, 3, stride=2, padding=1, dilation=2)
         self.depthwise = nn.Conv2d(6, 6, 3, padding=1, groups=6)
+        self.grouped = nn.Conv2d(6, 6, 3, padding=1, groups=2)
         self.bn = nn.BatchNorm2d(6)
         self.pool = nn.AvgPool2d(2)
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(6, 10)
 
     def forward(self, x):
-        h = F.relu(self.bn(self.depthwise(self.conv(x))))
+        h = F.relu(self.bn(self.grouped(self.depthwise(self.conv(x)))))
         h = self.gap(self.pool(h) + F.max_pool2d(h, 2, stride=2))
         return self.fc(h.flatten(1))
 
@@ -179,10 +180,11 @@ class Wrap(nn.Module):
     (Wrap(lambda m, x: torch.cumsum(m(x), 1)), (2, 4), "'cumsum' .*is not supported"),
     (Wrap(lambda m, x: m(x), nn.Dropout(0.3)), (2, 4),
      "module 'inner' \\(Dropout\\) at .* is in training mode with p=0.3: ampc has no random number generator"),
-    (Wrap(lambda m, x: m(x), nn.Conv2d(4, 4, 3, groups=2)), (1, 4, 5, 5), "groups=2 is not supported"),
+    (Wrap(lambda m, x: m(x), nn.Conv2d(4, 4, 3, padding_mode="reflect", padding=1)), (1, 4, 5, 5),
+     "padding_mode 'reflect' is not supported"),
     (Wrap(lambda m, x: m(x), nn.BatchNorm1d(4, momentum=None)), (2, 4), "momentum=None"),
     (Wrap(lambda m, x: m(x), nn.MaxPool2d(2, ceil_mode=True)), (1, 4, 5, 5), "ceil_mode=True"),
-], ids=["control-flow", "lstm", "cumsum", "dropout", "groups", "bn-momentum", "ceil-mode"])
+], ids=["control-flow", "lstm", "cumsum", "dropout", "padding-mode", "bn-momentum", "ceil-mode"])
 def test_unsupported_constructs_are_named(net, shape, message):
     with pytest.raises(at.ExportError, match=message):
         at.export(net, torch.randn(*shape))
@@ -205,17 +207,18 @@ def global_relative_difference(state, reference):
     return (num / den) ** 0.5
 
 
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
-def test_torchvision_models_track_torch(name):
+@pytest.mark.parametrize("name,steps", [("resnet18", 3), ("mobilenet_v2", 3), ("mobilenet_v3_small", 10)])
+def test_torchvision_models_track_torch(name, steps):
     """torchvision models (random init, 32x32 synthetic batches, BatchNorm
     in training mode): fp32 tracks torch fp32 step by step; bf16 stays within
     2x of the distance torch's own autocast(bfloat16) keeps from fp32."""
     torchvision = pytest.importorskip("torchvision", reason="python3-torchvision provides the models")
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(num_classes=10)
-    if name == "mobilenet_v2":
-        model.classifier[0].p = 0.0   # no RNG for training-mode dropout
-    batches = random_batches((16, 3, 32, 32), 10, 3, seed=4)
+    for module in model.modules():    # no RNG for training-mode dropout
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+    batches = random_batches((16, 3, 32, 32), 10, steps, seed=4)
     reference = copy.deepcopy(model)
     autocast = copy.deepcopy(model)
     double = copy.deepcopy(model).double()
@@ -453,3 +456,26 @@ def test_transformer_encoder_ten_steps_fp32_and_bf16():
     assert ours <= 2 * theirs, (ours, theirs)
     assert global_relative_difference(bf16_state, reference) <= 2 * global_relative_difference(
         {k: v.detach() for k, v in autocast.named_parameters()}, reference)
+
+
+def test_lr_scheduler_drives_the_trainer():
+    """The trainer reads the optimizer's lr before each step, so a
+    torch.optim.lr_scheduler attached to it schedules the compiled step."""
+    torch.manual_seed(15)
+    net = SmallCNN()
+    reference = copy.deepcopy(net)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.2, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    trainer = at.compile(net, torch.randn(16, 1, 8, 8), optimizer=optimizer, precision="fp32")
+    torch_optimizer = torch.optim.SGD(reference.parameters(), lr=0.2, momentum=0.9)
+    torch_scheduler = torch.optim.lr_scheduler.StepLR(torch_optimizer, step_size=2, gamma=0.5)
+    for x, y in random_batches((16, 1, 8, 8), 10, 6, seed=16):
+        trainer.step(x, y)
+        assert trainer.hyperparameters["lr"] == optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        torch_optimizer.zero_grad()
+        F.cross_entropy(reference(x), y).backward()
+        torch_optimizer.step()
+        torch_scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
+    assert_state_matches(trainer, reference, 1e-5)

@@ -467,8 +467,20 @@ def _conv2d(em, node, module):
                 % (conv, dh, dw, sh, sw, xp, w3, _ttype(xp_shape), _ttype([w_shape[0], w_shape[2], w_shape[3]]),
                    acc, _ttype(out_shape), _ttype(out_shape)))
     else:
-        raise ExportError("%s: groups=%d is not supported (1, or depthwise with groups = in = out channels)"
-                          % (em.where(node), groups))
+        # Grouped: (N, G, C/G, H, W) x (G, F/G, C/G, KH, KW) -> (N, G, F/G, OH, OW).
+        n, c, h, w_ = xp_shape
+        f = w_shape[0]
+        xg_shape = [n, groups, c // groups, h, w_]
+        wg_shape = [groups, f // groups] + w_shape[1:]
+        og_shape = [out_shape[0], groups, f // groups] + out_shape[2:]
+        xg = em.reshape(xp, xp_shape, xg_shape)
+        wg = em.reshape(w, w_shape, wg_shape)
+        accg = em.filled(og_shape, 0.0)
+        grouped = em.fresh("gconv")
+        em.emit("%s = linalg.conv_2d_ngchw_gfchw {dilations = dense<[%d, %d]> : tensor<2xi64>, strides = dense<[%d, %d]> : tensor<2xi64>} ins(%s, %s : %s, %s) outs(%s : %s) -> %s"
+                % (grouped, dh, dw, sh, sw, xg, wg, _ttype(xg_shape), _ttype(wg_shape), accg,
+                   _ttype(og_shape), _ttype(og_shape)))
+        conv = em.reshape(grouped, og_shape, out_shape)
     if module.bias is None:
         return conv
     b = em.param(node.target + ".bias", module.bias)

@@ -98,7 +98,12 @@ class Trainer:
         extra = {}
         if self.optimizer is not None and "lr" in self.compiled.hyperparameters:
             extra["lr"] = float(self.optimizer.param_groups[0]["lr"])
-        return torch.tensor(self.compiled.step(*arrays, **extra))
+        loss = torch.tensor(self.compiled.step(*arrays, **extra))
+        if self.optimizer is not None and hasattr(self.optimizer, "_step_count"):
+            # The compiled step is the optimizer's step: lr schedulers count
+            # steps this way (and warn when they see none).
+            self.optimizer._step_count += 1
+        return loss
 
     def parameters(self):
         """The trained parameters and updated buffers by name, as tensors (copies)."""
