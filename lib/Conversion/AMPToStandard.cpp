@@ -74,10 +74,15 @@ struct ScalarBuilder {
   /// A hyperparameter in f64: the run-time input (a tensor<f64>) when the op
   /// has one, else the compiled value.
   Value hyper(Value input, APFloat value) {
-    if (input)
-      return tensor::ExtractOp::create(b, loc, input, ValueRange{});
-    return f64(value.convertToDouble());
+    if (!input)
+      return f64(value.convertToDouble());
+    // One read per run-time input, however many terms use it.
+    Value &scalar = extracted[input];
+    if (!scalar)
+      scalar = tensor::ExtractOp::create(b, loc, input, ValueRange{});
+    return scalar;
   }
+  DenseMap<Value, Value> extracted;
   /// `fn(hyperparameter)` rounded to f32, as PyTorch passes a Python float
   /// to an f32 kernel. Compiled values are folded here, so the IR of a step
   /// without run-time inputs has plain f32 constants.

@@ -428,6 +428,9 @@ class Module:
         this step does not have is dropped (both with a warning);
         low-precision param copies are rounded from the params when absent."""
         import warnings
+        if "format" in state and str(np.asarray(state["format"])) != _STATE_FORMAT:
+            raise LibraryError("%s has format %r, expected %r"
+                               % (source, str(np.asarray(state["format"])), _STATE_FORMAT))
         specs = self.state_specs()
         names = self.state_names()
         values, params, created = [], {}, []
@@ -472,9 +475,6 @@ class Module:
             warnings.warn("%s holds loss-scaler state (%s), which this step (loss_scaling: %s) "
                           "does not have: dropped" % (source, ", ".join(scaler_extra),
                                                       self.manifest.get("loss_scaling", "none")))
-        if "format" in state and str(np.asarray(state["format"])) != _STATE_FORMAT:
-            raise LibraryError("%s has format %r, expected %r"
-                               % (source, str(np.asarray(state["format"])), _STATE_FORMAT))
         hyper = {key[len("hyperparameters."):]: np.asarray(state[key]) for key in state
                  if key.startswith("hyperparameters.")}
         unknown = sorted(k for k in hyper if k not in self.hyperparameters)
@@ -526,10 +526,7 @@ class Module:
             # Not an archive, pickled data (refused), a truncated or damaged zip.
             raise LibraryError("checkpoint %s is not an .npz archive written by save(): %s: %s"
                                % (path, type(error).__name__, error)) from None
-        if "format" in state:
-            if str(state["format"]) != _STATE_FORMAT:
-                raise LibraryError("checkpoint %s has format %r, expected %r"
-                                   % (path, str(state["format"]), _STATE_FORMAT))
+        if "format" in state:  # named (load_state_dict checks the format)
             return self.load_state_dict(state, source="checkpoint %s" % path)
         self._load_positional(path, state)
 
