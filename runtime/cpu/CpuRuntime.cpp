@@ -581,8 +581,17 @@ ConvPrimitive makeConv(const Conv &p, int32_t tx, int32_t tw, int32_t ty, const 
     entry.scratchpad = pd.scratchpad_desc();
     entry.primitive = dnnl::convolution_forward(pd);
   } else {
+    // The hint is the forward convolution of the same precision: the
+    // operand a backward pass writes is often f32 (an accumulated gradient)
+    // while its inputs are bf16, and oneDNN has no forward kernel for such a
+    // mix, so the hint takes the inputs' type for the written operand too.
+    bool data = p.kind == AMPC_CPU_CONV_BACKWARD_DATA;
+    memory::desc hintX = data ? any(vx, tw) : xAny, hintW = data ? wAny : any(wv, tx);
+    dnnl::convolution_forward::desc hintDesc(dnnl::prop_kind::forward_training,
+                                             dnnl::algorithm::convolution_direct, hintX, hintW,
+                                             yAny, strides, dilates, padL, padR);
     dnnl::primitive_attr plain;
-    dnnl::convolution_forward::primitive_desc hint(forward, plain, rt.engine);
+    dnnl::convolution_forward::primitive_desc hint(hintDesc, plain, rt.engine);
     if (p.kind == AMPC_CPU_CONV_BACKWARD_DATA) {
       dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, xAny, wAny,
                                                  yAny, strides, dilates, padL, padR);

@@ -44,6 +44,9 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   // 1-D ones that LLVM maps to vector loads and stores. The outermost
   // parallel loops with enough work are split over the cores (OpenMP).
   if (options.parallelLoops) {
+    // Short innermost dimensions (3x3 weights, 1x1 maps) merge first, so
+    // that LLVM vectorizes along contiguous memory, not with gathers.
+    pm.addNestedPass<func::FuncOp>(createAMPCPUCollapseInnerDims());
     addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
     pm.addNestedPass<func::FuncOp>(createAMPCPUParallelLoops());
     addUpstream(pm, "convert-scf-to-openmp");

@@ -126,6 +126,39 @@ def AMPCPUParallelLoops : Pass<"amp-cpu-parallel-loops", "::mlir::func::FuncOp">
   ];
 }
 
+def AMPCPUCollapseInnerDims : Pass<"amp-cpu-collapse-inner-dims", "::mlir::func::FuncOp"> {
+  let summary = "Merge short innermost loop dimensions of structured ops on contiguous buffers";
+  let description = [{
+    Part of the CPU lowering, on buffers, right before
+    `convert-linalg-to-parallel-loops`. A `linalg.generic` whose innermost
+    loop is short (a 3x3 convolution weight, a 1x1 feature map) lowers to a
+    nest whose inner loops LLVM unrolls, and its vectorizer then runs along
+    the next loop out with a stride, as gathers: the SGD update of a
+    `512x512x3x3` weight read every element with `vgatherqps`. This pass
+    merges the innermost dimensions into one while that dimension has
+    fewer than `min-inner` iterations, so the innermost loop walks
+    contiguous memory (`512x512x3x3` becomes `512x4608`; `16x64x32x32`
+    becomes `16x64x1024`). The outer dimensions stay, for
+    `amp-cpu-parallel-loops` to split over the cores.
+
+    Dimensions merge only where every operand is a buffer with the identity
+    layout, every indexing map is a projected permutation in which the
+    merged dimensions appear together and in order (or not at all, as in a
+    per-channel broadcast), the merged loops are all parallel or all
+    reductions, and the payload reads no loop index (`linalg.index`:
+    rebuilding it would cost a division per element). The operands are
+    reshaped with `memref.collapse_shape`: no data moves.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::linalg::LinalgDialect"];
+  let options = [
+    Option<"minInner", "min-inner", "int64_t", "64",
+           "Iterations the innermost loop should reach before merging stops">,
+  ];
+  let statistics = [
+    Statistic<"numCollapsed", "collapsed", "Structured ops given fewer, longer loops">,
+  ];
+}
+
 def AMPCPUContract : Pass<"amp-cpu-contract", "::mlir::func::FuncOp"> {
   let summary = "Allow FMA in the multiply-adds of contractions and reductions";
   let description = [{
