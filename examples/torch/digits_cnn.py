@@ -12,13 +12,14 @@ import os
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
+# ampc.torch before torch: then both share one OpenMP thread pool (docs/torch.md).
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 import ampc.torch  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
 
 BATCH = 32
 

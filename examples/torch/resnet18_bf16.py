@@ -12,12 +12,13 @@ import os
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
-import torchvision
-
+# ampc.torch before torch: then both share one OpenMP thread pool (docs/torch.md).
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 import ampc.torch  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import torchvision  # noqa: E402
 
 
 def main():

@@ -7,6 +7,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import ampc  # noqa: E402
+from ampc.openmp import share_thread_pool  # noqa: E402
+
+# Before any test module imports torch: torch, oneDNN and the compiled steps
+# then share one OpenMP pool, as they do for a user who imports ampc.torch
+# first.
+share_thread_pool()
 
 EXAMPLE = os.path.join(ROOT, "examples", "mlp_training_step.mlir")
 

@@ -207,12 +207,23 @@ def global_relative_difference(state, reference):
     return (num / den) ** 0.5
 
 
-@pytest.mark.parametrize("name,steps", [("resnet18", 3), ("mobilenet_v2", 3), ("mobilenet_v3_small", 10)])
+@pytest.mark.parametrize("name,steps", [("resnet18", 10), ("mobilenet_v2", 10), ("mobilenet_v3_small", 10)])
 def test_torchvision_models_track_torch(name, steps):
     """torchvision models (random init, 32x32 synthetic batches, BatchNorm
     in training mode): fp32 tracks torch fp32 step by step; bf16 stays within
     2x of the distance torch's own autocast(bfloat16) keeps from fp32."""
     torchvision = pytest.importorskip("torchvision", reason="python3-torchvision provides the models")
+    # Both systems on the machine's cores, in the one OpenMP pool they share
+    # (torch 1.13 picks one thread on the 2-core development machine).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(2, threads))
+    try:
+        _track_torch(torchvision, name, steps)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _track_torch(torchvision, name, steps):
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(num_classes=10)
     for module in model.modules():    # no RNG for training-mode dropout
@@ -222,6 +233,7 @@ def test_torchvision_models_track_torch(name, steps):
     reference = copy.deepcopy(model)
     autocast = copy.deepcopy(model)
     double = copy.deepcopy(model).double()
+    native = copy.deepcopy(model)   # torch fp32 with mkldnn off: its other CPU kernels
     results = {}
     for precision in ("fp32", "bf16"):
         net = copy.deepcopy(model)
@@ -231,8 +243,15 @@ def test_torchvision_models_track_torch(name, steps):
     fp32_optimizer = torch.optim.SGD(reference.parameters(), lr=0.001, momentum=0.9)
     bf16_optimizer = torch.optim.SGD(autocast.parameters(), lr=0.001, momentum=0.9)
     double_optimizer = torch.optim.SGD(double.parameters(), lr=0.001, momentum=0.9)
-    torch_losses, autocast_losses, double_losses = [], [], []
+    native_optimizer = torch.optim.SGD(native.parameters(), lr=0.001, momentum=0.9)
+    torch_losses, autocast_losses, double_losses, native_losses = [], [], [], []
     for x, y in batches:
+        with torch.backends.mkldnn.flags(enabled=False):
+            native_optimizer.zero_grad()
+            loss = F.cross_entropy(native(x), y)
+            loss.backward()
+            native_optimizer.step()
+            native_losses.append(float(loss))
         double_optimizer.zero_grad()
         loss = F.cross_entropy(double(x.double()), y)
         loss.backward()
@@ -258,22 +277,34 @@ def test_torchvision_models_track_torch(name, steps):
             continue
         bf16_optimizer.step()
         autocast_losses.append(float(loss))
-    # BatchNorm over small batches amplifies rounding step by step: torch's
-    # own fp32 run drifts from its fp64 run (MobileNetV2: 5e-3 by the third
-    # step). ampc fp32 must stay within 1e-4 of torch fp32, or within twice
-    # torch fp32's own distance from fp64, whichever is larger.
+    # These trainings are chaotic: a rounding difference (a max-pool or ReLU
+    # decision flipping) grows about tenfold per step, so two correct fp32
+    # implementations part after a few steps. torch's own spread measures
+    # it: torch fp32 against torch fp64, and against torch fp32 with mkldnn
+    # off (ResNet-18: 1.7e-5 at step 6, 7.7e-3 at step 9, both ways;
+    # MobileNetV2: 1.2e-3 at step 3, 6e-2 at step 5). So: the same function
+    # before any update (1e-5), and over the run within 1e-4 of torch fp32,
+    # or within 4x torch's own spread, whichever is larger.
     fp32_losses, fp32_state = results["fp32"]
-    drift = max(abs(a / b - 1) for a, b in zip(torch_losses, double_losses))
-    worst = max(abs(a / b - 1) for a, b in zip(fp32_losses, torch_losses))
-    assert worst <= max(1e-4, 2 * drift), (worst, drift)
-    assert abs(fp32_losses[0] / torch_losses[0] - 1) <= 1e-5  # before any update: the same function
-    assert global_relative_difference(fp32_state, reference) <= max(1e-4, 2 * drift)
+
+    def spread(losses):
+        return max(abs(a / b - 1) for a, b in zip(losses, torch_losses))
+
+    drift = max(spread(double_losses), spread(native_losses))
+    worst = spread(fp32_losses)
+    assert abs(fp32_losses[0] / torch_losses[0] - 1) <= 1e-5
+    assert worst <= max(1e-4, 4 * drift), (worst, drift)
+    param_drift = max(global_relative_difference({k: v.detach().float() for k, v in other.named_parameters()},
+                                                 reference) for other in (double, native))
+    assert global_relative_difference(fp32_state, reference) <= max(1e-4, 4 * param_drift)
     bf16_losses, bf16_state = results["bf16"]
-    ours = max(abs(a / b - 1) for a, b in zip(bf16_losses, torch_losses))
+    ours = spread(bf16_losses)
     if autocast is None:
-        assert ours <= 5e-2, ours
+        # No torch autocast run to compare with: bf16 within 5%, or within
+        # twice torch's own fp32 spread on these chaotic steps.
+        assert ours <= max(5e-2, 2 * drift), (ours, drift)
     else:
-        theirs = max(abs(a / b - 1) for a, b in zip(autocast_losses, torch_losses))
+        theirs = spread(autocast_losses)
         assert ours <= 2 * theirs, (ours, theirs)
         autocast_state = {k: v.detach() for k, v in autocast.named_parameters()}
         assert global_relative_difference(bf16_state, reference) <= 2 * global_relative_difference(
@@ -281,7 +312,7 @@ def test_torchvision_models_track_torch(name, steps):
     for buffer in ("bn1.running_mean", "features.0.1.running_var"):
         if buffer in reference.state_dict():
             np.testing.assert_allclose(fp32_state[buffer].numpy(), reference.state_dict()[buffer].numpy(),
-                                       rtol=max(1e-4, 2 * drift), atol=1e-6)
+                                       rtol=max(1e-4, 4 * drift), atol=1e-6)
 
 
 def test_digits_cnn_example_reaches_torch_accuracy():
@@ -479,3 +510,40 @@ def test_lr_scheduler_drives_the_trainer():
         torch_scheduler.step()
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
     assert_state_matches(trainer, reference, 1e-5)
+
+
+_POOL_SCRIPT = r"""
+import sys, warnings
+sys.path.insert(0, %(python)r)
+warnings.simplefilter("always")
+if %(torch_first)r:
+    import torch
+import ampc.torch as at
+import torch
+model = torch.nn.Linear(4, 3)
+with warnings.catch_warnings(record=True) as caught:
+    trainer = at.compile(model, torch.randn(2, 4), optimizer={"type": "sgd", "lr": 0.1}, precision="fp32")
+torch.set_num_threads(3)
+print("threads", trainer.compiled.threads())
+print("warned", any("imported before ampc.torch" in str(w.message) for w in caught))
+"""
+
+
+@pytest.mark.parametrize("torch_first", [False, True])
+def test_torch_and_compiled_steps_share_one_thread_pool(torch_first):
+    """Imported first, ampc.torch makes torch, oneDNN and the compiled steps
+    share libomp's pool: torch.set_num_threads sets the steps' threads too.
+    Imported after torch, the pools are split and compile() warns."""
+    import os
+    import subprocess
+    import sys
+    python = os.path.join(os.path.dirname(__file__), "..")
+    script = _POOL_SCRIPT % {"python": os.path.abspath(python), "torch_first": torch_first}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert lines["warned"] == str(torch_first), out.stdout
+    if torch_first:
+        assert lines["threads"] != "3", out.stdout   # torch set libgomp's threads, not libomp's
+    else:
+        assert lines["threads"] == "3", out.stdout

@@ -6,7 +6,6 @@ The graph is traced with torch.fx.symbolic_trace and its shapes propagated
 with the example inputs (ShapeProp); every node becomes linalg/tensor ops in
 NCHW, as PyTorch lays tensors out. What is not covered is an ExportError
 naming the module path and the op, never a silently different graph."""
-import inspect
 import math
 import operator
 

@@ -3,12 +3,14 @@ amp-differentiate and compiled by ampc, driven with torch tensors."""
 import collections
 import os
 import tempfile
+import warnings
 
 import numpy as np
 import torch
 
 from .. import compiler as _compiler
 from .. import loader as _loader
+from .. import openmp as _openmp
 from .export import ExportError, export
 
 # loss= -> amp-differentiate's loss and label options.
@@ -63,6 +65,18 @@ def _numpy(value, dtype):
     return np.ascontiguousarray(np.asarray(value, dtype=dtype))
 
 
+def _warn_split_pool():
+    """Once per process: the thread pools are split (torch came first). Idle
+    libomp threads then sleep at once instead of spinning for 200 ms, which
+    takes most of the contention away (KMP_BLOCKTIME, unless already set;
+    libomp reads it when it starts)."""
+    if getattr(_warn_split_pool, "done", False):
+        return
+    _warn_split_pool.done = True
+    os.environ.setdefault("KMP_BLOCKTIME", "0")
+    warnings.warn(_openmp.split_pool_advice(), RuntimeWarning, stacklevel=3)
+
+
 class Trainer:
     """A compiled training step of `module`: step(x, y) with torch tensors
     (or numpy arrays) returns the loss as a tensor; state_dict() uses the
@@ -77,6 +91,8 @@ class Trainer:
         self.buffer_names = list(exported.buffers)
         self.num_inputs = exported.num_inputs
         self.optimizer = optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
+        if not _openmp.share_thread_pool():
+            _warn_split_pool()
         self.compiled = _loader.load(library)
         state = module.state_dict()
         self.compiled.init_state([state[name].detach().cpu().numpy().astype(np.float32)
