@@ -114,6 +114,26 @@ class Convolutions(nn.Module):
         return self.fc(h.flatten(1))
 
 
+class AdaptivePools(nn.Module):
+    """Adaptive average pooling to equal windows (6x6 -> 3x3), to uneven,
+    overlapping ones (6x6 -> 4x5: windows of 2 or 3 rows), and with one
+    size kept (None)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.even = nn.AdaptiveAvgPool2d(3)
+        self.uneven = nn.AdaptiveAvgPool2d((4, 5))
+        self.keep = nn.AdaptiveAvgPool2d((None, 2))
+        self.fc = nn.Linear(4 * (9 + 20 + 12), 10)
+
+    def forward(self, x):                          # x: (N, 2, 6, 6)
+        h = torch.tanh(self.conv(x))
+        parts = [self.even(h).flatten(1), F.adaptive_avg_pool2d(h, (4, 5)).flatten(1),
+                 self.keep(h).flatten(1)]
+        return self.fc(torch.cat(parts, dim=1))
+
+
 class Shapes(nn.Module):
     def __init__(self):
         super().__init__()
@@ -132,7 +152,8 @@ class Shapes(nn.Module):
 
 
 @pytest.mark.parametrize("model,shape", [(Activations, (8, 12)), (Convolutions, (4, 3, 12, 12)),
-                                         (Shapes, (6, 4, 8))], ids=["activations", "convolutions", "shapes"])
+                                         (AdaptivePools, (4, 2, 6, 6)), (Shapes, (6, 4, 8))],
+                         ids=["activations", "convolutions", "adaptive-pools", "shapes"])
 def test_covered_constructs_train_like_torch(model, shape):
     """Each covered construct's forward and gradient, through 3 SGD steps
     against torch (eval-mode dropout; BatchNorm in training mode)."""

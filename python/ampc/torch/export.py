@@ -641,13 +641,51 @@ def _reduce(em, value, shape, dims, keep, kind):
     return result, out_shape
 
 
+def _adaptive_windows(size, out):
+    """torch's adaptive pooling windows: [floor(i*size/out), ceil((i+1)*size/out))."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
 def _adaptive_avgpool(em, node, module):
     x, x_shape = em.operand(node, node.args[0])
-    size = _pair(module.output_size)
-    if tuple(size) != (1, 1):
-        raise ExportError("%s: output_size %s is not supported (1 only)" % (em.where(node), module.output_size))
-    result, _ = _reduce(em, x, x_shape, [2, 3], True, "mean")
-    return result
+    if len(x_shape) != 4:
+        raise ExportError("%s: AdaptiveAvgPool2d takes (N, C, H, W) inputs, got %d dimensions"
+                          % (em.where(node), len(x_shape)))
+    h, w = x_shape[2], x_shape[3]
+    oh, ow = [d if s is None else s for s, d in zip(_pair(module.output_size), (h, w))]
+    if (oh, ow) == (1, 1):
+        result, _ = _reduce(em, x, x_shape, [2, 3], True, "mean")
+        return result
+    if h % oh == 0 and w % ow == 0:   # equal windows: an average pool
+        return _pool(em, node, "avg", (h // oh, w // ow), (h // oh, w // ow), 0)
+    # Overlapping or uneven windows: out[n, c, i, j] = sum over (a, b) of
+    # x[n, c, a, b] * rows[i, a] * cols[j, b], with each weight matrix
+    # holding 1 / window length inside the window.
+    def weights(size, out):
+        rows = []
+        for start, end in _adaptive_windows(size, out):
+            rows.append("[%s]" % ", ".join(_float(1.0 / (end - start)) if start <= k < end else "0.0"
+                                           for k in range(size)))
+        name = em.fresh("adaptive")
+        em.emit("%s = arith.constant dense<[%s]> : %s" % (name, ", ".join(rows), _ttype([out, size])))
+        return name
+    rows, cols = weights(h, oh), weights(w, ow)
+    out_shape = [x_shape[0], x_shape[1], oh, ow]
+    acc = em.filled(out_shape, 0.0)
+    name = em.fresh("pool")
+    maps = [_affine(6, ["d0", "d1", "d4", "d5"]), _affine(6, ["d2", "d4"]), _affine(6, ["d3", "d5"]),
+            _affine(6, ["d0", "d1", "d2", "d3"])]
+    em.emit("%s = linalg.generic {indexing_maps = [%s], iterator_types = [%s]} ins(%s, %s, %s : %s, %s, %s) "
+            "outs(%s : %s) {" % (name, ", ".join(maps), ", ".join(['"parallel"'] * 4 + ['"reduction"'] * 2),
+                                x, rows, cols, _ttype(x_shape), _ttype([oh, h]), _ttype([ow, w]), acc,
+                                _ttype(out_shape)))
+    em.emit("^bb0(%x: f32, %r: f32, %c: f32, %acc: f32):")
+    em.emit("  %rc = arith.mulf %r, %c : f32")
+    em.emit("  %xrc = arith.mulf %x, %rc : f32")
+    em.emit("  %sum = arith.addf %acc, %xrc : f32")
+    em.emit("  linalg.yield %sum : f32")
+    em.emit("} -> %s" % _ttype(out_shape))
+    return name
 
 
 def _flatten_value(em, node, x, shape, start, end):
