@@ -20,7 +20,7 @@ import sys
 
 from .compiler import find_ampc
 
-_state = {"shared": None}
+_state = {"shared": None, "torch_first": False}
 
 
 def runtime_library():
@@ -40,7 +40,8 @@ def share_thread_pool():
     if _state["shared"] is None:
         shared = False
         path = runtime_library()
-        if "torch" not in sys.modules and path is not None:
+        _state["torch_first"] = "torch" in sys.modules
+        if not _state["torch_first"] and path is not None:
             try:
                 ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
                 shared = True
@@ -48,6 +49,12 @@ def share_thread_pool():
                 shared = False
         _state["shared"] = shared
     return _state["shared"]
+
+
+def torch_came_first():
+    """Whether torch was imported before share_thread_pool() first ran."""
+    share_thread_pool()
+    return _state["torch_first"]
 
 
 def split_pool_advice():

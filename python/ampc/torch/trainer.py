@@ -91,7 +91,7 @@ class Trainer:
         self.buffer_names = list(exported.buffers)
         self.num_inputs = exported.num_inputs
         self.optimizer = optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
-        if not _openmp.share_thread_pool():
+        if _openmp.torch_came_first():
             _warn_split_pool()
         self.compiled = _loader.load(library)
         state = module.state_dict()
