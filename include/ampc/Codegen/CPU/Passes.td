@@ -112,8 +112,10 @@ def AMPCPUParallelLoops : Pass<"amp-cpu-parallel-loops", "::mlir::func::FuncOp">
     or for a few hundred elements costs more than it saves.
 
     The threads are those of LLVM's OpenMP runtime (libomp), which oneDNN
-    shares in the libraries ampc links; `ampc --threads=N` and the Python
-    loader's `set_threads` set how many.
+    shares in the libraries ampc links (in a process where PyTorch loaded
+    oneDNN first, only when `ampc.torch` was imported before torch:
+    docs/torch.md); `ampc --threads=N` and the Python loader's
+    `set_threads` set how many.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
   let options = [
