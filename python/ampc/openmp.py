@@ -40,7 +40,11 @@ def share_thread_pool():
     if _state["shared"] is None:
         shared = False
         path = runtime_library()
-        _state["torch_first"] = "torch" in sys.modules
+        # With ampc's runtime (or libomp) preloaded, torch bound to libomp
+        # whatever the import order.
+        preloaded = any(name in os.environ.get("LD_PRELOAD", "")
+                        for name in ("libampc_cpu_runtime", "libomp"))
+        _state["torch_first"] = "torch" in sys.modules and not preloaded
         if not _state["torch_first"] and path is not None:
             try:
                 ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
@@ -52,7 +56,8 @@ def share_thread_pool():
 
 
 def torch_came_first():
-    """Whether torch was imported before share_thread_pool() first ran."""
+    """Whether torch was imported before share_thread_pool() first ran
+    (and neither ampc's runtime nor libomp is preloaded): the pools are split."""
     share_thread_pool()
     return _state["torch_first"]
 

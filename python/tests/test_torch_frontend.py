@@ -550,21 +550,30 @@ print("warned", any("imported before ampc.torch" in str(w.message) for w in caug
 """
 
 
-@pytest.mark.parametrize("torch_first", [False, True])
-def test_torch_and_compiled_steps_share_one_thread_pool(torch_first):
-    """Imported first, ampc.torch makes torch, oneDNN and the compiled steps
-    share libomp's pool: torch.set_num_threads sets the steps' threads too.
-    Imported after torch, the pools are split and compile() warns."""
+@pytest.mark.parametrize("torch_first,preload", [(False, False), (True, False), (True, True)],
+                         ids=["ampc-first", "torch-first", "torch-first-preloaded"])
+def test_torch_and_compiled_steps_share_one_thread_pool(torch_first, preload):
+    """Imported first (or with ampc's runtime in LD_PRELOAD), ampc.torch makes
+    torch, oneDNN and the compiled steps share libomp's pool:
+    torch.set_num_threads sets the steps' threads too. Imported after torch,
+    the pools are split and compile() warns."""
     import os
     import subprocess
     import sys
+    from ampc.openmp import runtime_library
     python = os.path.join(os.path.dirname(__file__), "..")
     script = _POOL_SCRIPT % {"python": os.path.abspath(python), "torch_first": torch_first}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if preload:
+        env["LD_PRELOAD"] = runtime_library()
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         env=env)
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
-    assert lines["warned"] == str(torch_first), out.stdout
-    if torch_first:
+    split = torch_first and not preload
+    assert lines["warned"] == str(split), out.stdout
+    if split:
         assert lines["threads"] != "3", out.stdout   # torch set libgomp's threads, not libomp's
     else:
         assert lines["threads"] == "3", out.stdout
