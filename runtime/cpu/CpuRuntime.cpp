@@ -564,16 +564,14 @@ ConvPrimitive makeConv(const Conv &p, int32_t tx, int32_t tw, int32_t ty, const 
     if (p.bias)
       biasDesc = memory::desc({p.groups * p.k}, dataType(p.biasType), memory::format_tag::a);
   }
-  // The forward descriptor: the primitive itself, or the backward ones' hint.
-  dnnl::convolution_forward::desc forward =
-      p.bias && p.kind == AMPC_CPU_CONV_FORWARD
-          ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                            dnnl::algorithm::convolution_direct, xAny, wAny,
-                                            biasDesc, yAny, strides, dilates, padL, padR)
-          : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                            dnnl::algorithm::convolution_direct, xAny, wAny, yAny,
-                                            strides, dilates, padL, padR);
   if (p.kind == AMPC_CPU_CONV_FORWARD) {
+    dnnl::convolution_forward::desc forward =
+        p.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                 dnnl::algorithm::convolution_direct, xAny, wAny,
+                                                 biasDesc, yAny, strides, dilates, padL, padR)
+               : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                 dnnl::algorithm::convolution_direct, xAny, wAny,
+                                                 yAny, strides, dilates, padL, padR);
     dnnl::convolution_forward::primitive_desc pd(forward, attr, rt.engine);
     entry.x = pd.src_desc();
     entry.wt = pd.weights_desc();
