@@ -7,7 +7,8 @@ inputs, SGD lr 0.001 momentum 0.9; no weights or data are downloaded).
 
 Prints, per thread count, the median over --rounds rounds of the mean step
 time of --steps steps; in each round every system runs in turn, so machine
-noise reaches all of them alike.
+noise reaches all of them alike. The load average is printed before and
+after: run it on a quiet machine.
 
   benchmarks/cpu/resnet18_step.py [--threads 1,2] [--rounds 7] [--steps 5]
                                   [--batch 16] [--systems ampc-fp32,ampc-bf16,torch-fp32,torch-bf16]"""
@@ -26,6 +27,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import torchvision  # noqa: E402
 
+def _load_average():
+    return " ".join(open("/proc/loadavg").read().split()[:3])
+
+
 SYSTEMS = ("ampc-fp32", "ampc-bf16", "torch-fp32", "torch-bf16")
 
 
@@ -41,6 +46,7 @@ def main():
     unknown = [s for s in chosen if s not in SYSTEMS]
     if unknown:
         parser.error("unknown system %r (choose from %s)" % (unknown[0], ", ".join(SYSTEMS)))
+    print("# load average before: %s" % _load_average(), flush=True)
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=10)
     generator = torch.Generator().manual_seed(0)
@@ -81,6 +87,7 @@ def main():
                 times[name].append(1e3 * (time.perf_counter() - start) / args.steps)
         print("threads %d: " % threads + ", ".join(
             "%s %.1f ms" % (name, statistics.median(t)) for name, t in times.items()), flush=True)
+    print("# load average after: %s" % _load_average())
 
 
 if __name__ == "__main__":
