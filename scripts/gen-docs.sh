@@ -8,6 +8,7 @@ rm -rf "$AMPC_BUILD_DIR/docs" "$AMPC_ROOT/docs/generated"
 ampc_build mlir-doc
 mkdir -p "$AMPC_ROOT/docs/generated"
 # One passes page per area (include/ampc/<Area>/Passes.td), and the dialect.
-cp "$AMPC_BUILD_DIR/docs/Dialects/AMPDialect.md" "$AMPC_BUILD_DIR"/docs/*Passes.md \
+cp "$AMPC_BUILD_DIR/docs/Dialects/AMPDialect.md" "$AMPC_BUILD_DIR/docs/Dialects/ATenDialect.md" \
+  "$AMPC_BUILD_DIR"/docs/*Passes.md \
   "$AMPC_ROOT/docs/generated/"
 ampc_log "docs/generated updated"

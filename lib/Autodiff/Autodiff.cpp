@@ -16,6 +16,7 @@
 
 #include "ampc/Autodiff/Autodiff.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
+#include "ampc/Utils/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -34,6 +35,13 @@
 
 
 using namespace mlir;
+using ampc::addTensors;
+using ampc::filledWith;
+using ampc::floatConstant;
+using ampc::reverseDims;
+using ampc::Spread;
+using ampc::spreadOut;
+using ampc::zerosOf;
 
 namespace {
 
@@ -50,94 +58,6 @@ std::string toString(AffineExpr expr) {
   llvm::raw_string_ostream os(text);
   expr.print(os);
   return text;
-}
-
-Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
-  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
-}
-
-/// A tensor of `type` filled with `value` (a float or integer attribute of
-/// its element type).
-Value filledWith(OpBuilder &b, Location loc, RankedTensorType type, TypedAttr value) {
-  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-  Value scalar = arith::ConstantOp::create(b, loc, value);
-  return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
-}
-
-Value zerosOf(OpBuilder &b, Location loc, RankedTensorType type) {
-  return filledWith(b, loc, type, b.getZeroAttr(type.getElementType()));
-}
-
-/// An elementwise linalg.generic over tensors of `type`.
-Value elementwise(OpBuilder &b, Location loc, ValueRange inputs, RankedTensorType type,
-                  function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
-  SmallVector<AffineMap> maps(inputs.size() + 1, identity);
-  SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{type}, inputs, ValueRange{init}, maps, iterators,
-             [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-               linalg::YieldOp::create(nested, nestedLoc,
-                                       body(nested, nestedLoc, args.drop_back()));
-             })
-      .getResult(0);
-}
-
-Value addTensors(OpBuilder &b, Location loc, Value lhs, Value rhs) {
-  return elementwise(b, loc, {lhs, rhs}, cast<RankedTensorType>(lhs.getType()),
-                     [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-                       return arith::AddFOp::create(nb, l, args[0], args[1]);
-                     });
-}
-
-/// `value` with the dimensions in `dims` reversed (x[k] -> x[K-1-k]).
-Value reverseDims(OpBuilder &b, Location loc, Value value, ArrayRef<unsigned> dims) {
-  auto type = cast<RankedTensorType>(value.getType());
-  MLIRContext *ctx = b.getContext();
-  SmallVector<AffineExpr> reads;
-  for (unsigned d = 0; d < type.getRank(); ++d) {
-    AffineExpr dim = getAffineDimExpr(d, ctx);
-    reads.push_back(llvm::is_contained(dims, d) ? getAffineConstantExpr(type.getDimSize(d) - 1, ctx) - dim
-                                                : dim);
-  }
-  SmallVector<AffineMap> maps = {AffineMap::get(type.getRank(), 0, reads, ctx),
-                                 b.getMultiDimIdentityMap(type.getRank())};
-  SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-  return linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{value}, ValueRange{init},
-                                   maps, iterators,
-                                   [](OpBuilder &nb, Location l, ValueRange args) {
-                                     linalg::YieldOp::create(nb, l, args[0]);
-                                   })
-      .getResult(0);
-}
-
-/// One dimension of a tensor spread out for a transposed convolution:
-/// element i lands at `offset + i * stride` of a zero tensor of `size`.
-struct Spread {
-  unsigned dim;
-  int64_t size, offset, stride;
-};
-
-/// `value` spread out into a tensor of `fill` (zero when null).
-Value spreadOut(OpBuilder &b, Location loc, Value value, ArrayRef<Spread> spreads,
-                TypedAttr fill = {}) {
-  auto type = cast<RankedTensorType>(value.getType());
-  SmallVector<int64_t> shape(type.getShape());
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t size : type.getShape())
-    sizes.push_back(b.getIndexAttr(size));
-  for (const Spread &spread : spreads) {
-    shape[spread.dim] = spread.size;
-    offsets[spread.dim] = b.getIndexAttr(spread.offset);
-    strides[spread.dim] = b.getIndexAttr(spread.stride);
-  }
-  auto spreadType = RankedTensorType::get(shape, type.getElementType());
-  Value base = fill ? filledWith(b, loc, spreadType, fill) : zerosOf(b, loc, spreadType);
-  return tensor::InsertSliceOp::create(b, loc, value, base, offsets, sizes, strides);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1212,6 +1132,9 @@ FailureOr<SmallVector<Value>> ampc::emitReverseMode(OpBuilder &builder, Value ta
   ReverseMode reverse(builder);
   reverse.active.insert(wrt.begin(), wrt.end());
   for (Operation *op : forward) {
+    // A stop-gradient's result is a constant to the backward (detach).
+    if (isa<amp::StopGradientOp>(op))
+      continue;
     bool active = llvm::any_of(op->getOperands(),
                                [&](Value v) { return reverse.active.contains(v); });
     if (!active && op->getNumRegions()) {

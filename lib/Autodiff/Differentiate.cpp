@@ -11,6 +11,7 @@
 #include "ampc/Autodiff/Autodiff.h"
 #include "ampc/Autodiff/Passes.h"
 #include "ampc/Training/TrainingStep.h"
+#include "ampc/Utils/LinalgBuilders.h"
 
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -32,28 +33,6 @@ using namespace ampc;
 using amp::Role;
 
 namespace {
-
-Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
-  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
-}
-
-Value filled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type element, double value) {
-  Value empty = tensor::EmptyOp::create(b, loc, shape, element);
-  return linalg::FillOp::create(b, loc, floatConstant(b, loc, element, value), empty).getResult(0);
-}
-
-/// A linalg.generic reading `inputs` through `maps` and writing `init`
-/// through the last map; `body` computes the yielded value.
-Value generic(OpBuilder &b, Location loc, ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
-              ArrayRef<utils::IteratorType> iterators,
-              function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-  return linalg::GenericOp::create(b, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
-                                   maps, iterators,
-                                   [&](OpBuilder &nb, Location l, ValueRange args) {
-                                     linalg::YieldOp::create(nb, l, body(nb, l, args));
-                                   })
-      .getResult(0);
-}
 
 /// The appended loss, and where the backward starts: `target` with adjoint
 /// `adjoint` (the seed itself, or d loss / d output in closed form).
@@ -148,7 +127,7 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
     return emitError(loc) << "amp-differentiate: the loss needs a result with elements, got "
                           << type,
            failure();
-  Value zeroLoss = filled(b, loc, {}, f32, 0.0);
+  Value zeroLoss = filledWithFloat(b, loc, {}, f32, 0.0);
   if (loss == DifferentiateLoss::CrossEntropy && rank == 0)
     return emitError(loc) << "amp-differentiate: loss=cross-entropy needs class scores in the "
                              "last dimension, got "
@@ -168,7 +147,7 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
 
   if (loss == DifferentiateLoss::MSE) {
     double invCount = 1.0 / static_cast<double>(type.getNumElements());
-    Value lossValue = generic(b, loc, {output, label}, zeroLoss, {all, all, none}, reduction,
+    Value lossValue = buildGeneric(b, loc, {output, label}, zeroLoss, {all, all, none}, reduction,
                               [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                                 Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
                                 Value sq = arith::MulFOp::create(nb, l, d, d);
@@ -178,7 +157,7 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
                               });
     Value seed = amp::GradSeedOp::create(b, loc, scalar, lossValue);
     // d/d out = 2 (out - label) / count * seed
-    Value dOut = generic(b, loc, {output, label, seed},
+    Value dOut = buildGeneric(b, loc, {output, label, seed},
                          tensor::EmptyOp::create(b, loc, type.getShape(), f32), {all, all, none, all},
                          parallel, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                            Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
@@ -219,7 +198,7 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
   };
   if (loss == DifferentiateLoss::NLL) {
     // loss = -mean over rows of out[row, label[row]]; d/d out = -onehot / rows.
-    Value lossValue = generic(b, loc, {output, label}, zeroLoss, {all, labelMap, none}, reduction,
+    Value lossValue = buildGeneric(b, loc, {output, label}, zeroLoss, {all, labelMap, none}, reduction,
                               [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                                 Value term = arith::MulFOp::create(nb, l, labelWeight(nb, l, a[1]), a[0]);
                                 Value scaled = arith::MulFOp::create(
@@ -227,7 +206,7 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
                                 return arith::SubFOp::create(nb, l, a[2], scaled);
                               });
     Value seed = amp::GradSeedOp::create(b, loc, scalar, lossValue);
-    Value dOut = generic(b, loc, {label, seed}, tensor::EmptyOp::create(b, loc, type.getShape(), f32),
+    Value dOut = buildGeneric(b, loc, {label, seed}, tensor::EmptyOp::create(b, loc, type.getShape(), f32),
                          {labelMap, none, all}, parallel,
                          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                            Value w = labelWeight(nb, l, a[0]);
@@ -236,22 +215,22 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
                          });
     return LossParts{lossValue, output, dOut};
   }
-  Value maxInit = filled(b, loc, rowShape, f32, -std::numeric_limits<double>::infinity());
-  Value rowMax = generic(b, loc, {output}, maxInit, {all, row}, rowReduce,
+  Value maxInit = filledWithFloat(b, loc, rowShape, f32, -std::numeric_limits<double>::infinity());
+  Value rowMax = buildGeneric(b, loc, {output}, maxInit, {all, row}, rowReduce,
                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                            return arith::MaximumFOp::create(nb, l, a[0], a[1]);
                          });
-  Value exps = generic(b, loc, {output, rowMax}, tensor::EmptyOp::create(b, loc, type.getShape(), f32),
+  Value exps = buildGeneric(b, loc, {output, rowMax}, tensor::EmptyOp::create(b, loc, type.getShape(), f32),
                        {all, row, all}, parallel,
                        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                          return math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
                        });
-  Value sums = generic(b, loc, {exps}, filled(b, loc, rowShape, f32, 0.0), {all, row}, rowReduce,
+  Value sums = buildGeneric(b, loc, {exps}, filledWithFloat(b, loc, rowShape, f32, 0.0), {all, row}, rowReduce,
                        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                          return arith::AddFOp::create(nb, l, a[0], a[1]);
                        });
   // loss = -sum(label * (out - max - log(sum))) / rows
-  Value lossValue = generic(
+  Value lossValue = buildGeneric(
       b, loc, {output, rowMax, sums, label}, zeroLoss, {all, row, row, labelMap, none}, reduction,
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value shifted = arith::SubFOp::create(nb, l, a[0], a[1]);
@@ -262,7 +241,7 @@ FailureOr<LossParts> AMPDifferentiatePass::buildLoss(OpBuilder &b, func::FuncOp 
       });
   Value seed = amp::GradSeedOp::create(b, loc, scalar, lossValue);
   // d/d out = (softmax - label) / rows * seed (labels sum to one per row)
-  Value dOut = generic(
+  Value dOut = buildGeneric(
       b, loc, {exps, sums, label, seed}, tensor::EmptyOp::create(b, loc, type.getShape(), f32),
       {all, row, labelMap, none, all}, parallel,
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {

@@ -635,17 +635,18 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                              "runtime does not pass run-time hyperparameters yet); use "
                              "--hyperparameters=none";
 
-  // 1. Mixed precision (or, for fp32, the contract check alone). TOSA models
-  // are brought to linalg first, like amp-opt --amp-ingest.
+  // 1. Mixed precision (or, for fp32, the contract check alone). TOSA and
+  // ampc.torch (aten) models are brought to linalg first, like amp-opt
+  // --amp-ingest.
   PassManager amp(ctx);
   configurePassManager(amp, options);
-  bool hasTosa = module.walk([](Operation *op) {
-                         return op->getDialect() &&
-                                        op->getDialect()->getNamespace() == "tosa"
-                                    ? WalkResult::interrupt()
-                                    : WalkResult::advance();
-                       }).wasInterrupted();
-  if (hasTosa)
+  bool needsIngest = module.walk([](Operation *op) {
+                           StringRef dialect = op->getDialect() ? op->getDialect()->getNamespace()
+                                                                : StringRef();
+                           return dialect == "tosa" || dialect == "aten" ? WalkResult::interrupt()
+                                                                         : WalkResult::advance();
+                         }).wasInterrupted();
+  if (needsIngest)
     buildIngestPipeline(amp);
   if (options.trainOptions) {
     // Calls are inlined first: the backward is built over one block. Pins

@@ -2,12 +2,14 @@
 
 #include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
+#include "ampc/Utils/LinalgBuilders.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
+#include <array>
 #include <limits>
 
 namespace ampc {
@@ -480,6 +482,88 @@ struct UpdateScaleOpLowering : OpConversionPattern<amp::UpdateScaleOp> {
   }
 };
 
+
+struct StopGradientOpLowering : OpConversionPattern<amp::StopGradientOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(amp::StopGradientOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getInput());
+    return success();
+  }
+};
+
+/// Philox4x32-10 (Random123's philox4x32_R with R = 10) on 32-bit words.
+struct Philox {
+  OpBuilder &b;
+  Location loc;
+  Value i32(uint32_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(v))); }
+  Value i64(uint64_t v) { return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(static_cast<int64_t>(v))); }
+  Value low(Value v64) { return arith::TruncIOp::create(b, loc, b.getI32Type(), v64); }
+  Value high(Value v64) { return low(arith::ShRUIOp::create(b, loc, v64, i64(32))); }
+  Value xorOf(Value x, Value y) { return arith::XOrIOp::create(b, loc, x, y); }
+  /// The full 64-bit product of two 32-bit words.
+  Value wide(Value x, uint32_t m) {
+    Value x64 = arith::ExtUIOp::create(b, loc, b.getI64Type(), x);
+    return arith::MulIOp::create(b, loc, x64, i64(m));
+  }
+  std::array<Value, 4> run(std::array<Value, 4> ctr, Value k0, Value k1) {
+    for (int round = 0; round < 10; ++round) {
+      if (round > 0) {
+        k0 = arith::AddIOp::create(b, loc, k0, i32(0x9E3779B9u));
+        k1 = arith::AddIOp::create(b, loc, k1, i32(0xBB67AE85u));
+      }
+      Value p0 = wide(ctr[0], 0xD2511F53u), p1 = wide(ctr[2], 0xCD9E8D57u);
+      ctr = {xorOf(xorOf(high(p1), ctr[1]), k0), low(p1), xorOf(xorOf(high(p0), ctr[3]), k1),
+             low(p0)};
+    }
+    return ctr;
+  }
+};
+
+/// Element e of the result: the first word of Philox4x32-10 with key =
+/// seed and counter = (e, stream, offset low, offset high), its top 24 bits
+/// scaled to [0, 1).
+struct RandomUniformOpLowering : OpConversionPattern<amp::RandomUniformOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(amp::RandomUniformOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getResult().getType();
+    auto read = [&](int64_t i) -> Value {
+      Value index = arith::ConstantIndexOp::create(rewriter, loc, i);
+      return tensor::ExtractOp::create(rewriter, loc, adaptor.getRng(), ValueRange{index});
+    };
+    Value seed = read(0), offset = read(1);
+    int64_t rank = type.getRank();
+    SmallVector<int64_t> strides(rank, 1);
+    for (int64_t d = rank - 2; d >= 0; --d)
+      strides[d] = strides[d + 1] * type.getDimSize(d + 1);
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(), type.getElementType());
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    Value result = buildGeneric(
+        rewriter, loc, ValueRange{}, init, {rewriter.getMultiDimIdentityMap(rank)}, iterators,
+        [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          Philox philox{b, l};
+          Value linear = arith::ConstantIndexOp::create(b, l, 0);
+          for (int64_t d = 0; d < rank; ++d) {
+            Value index = linalg::IndexOp::create(b, l, d);
+            Value stride = arith::ConstantIndexOp::create(b, l, strides[d]);
+            linear = arith::AddIOp::create(b, l, linear, arith::MulIOp::create(b, l, index, stride));
+          }
+          Value e = arith::IndexCastUIOp::create(b, l, b.getI32Type(), linear);
+          std::array<Value, 4> words = philox.run(
+              {e, philox.i32(static_cast<uint32_t>(op.getStream())), philox.low(offset),
+               philox.high(offset)},
+              philox.low(seed), philox.high(seed));
+          Value top = arith::ShRUIOp::create(b, l, words[0], philox.i32(8));
+          Value f = arith::UIToFPOp::create(b, l, b.getF32Type(), top);
+          return arith::MulFOp::create(b, l, f, floatConstant(b, l, b.getF32Type(), 0x1p-24));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct ConvertAMPToStandardPass
     : public ampc::impl::ConvertAMPToStandardBase<ConvertAMPToStandardPass> {
   void runOnOperation() override {
@@ -520,5 +604,6 @@ void ampc::populateAMPToStandardConversionPatterns(RewritePatternSet &patterns) 
   patterns.add<CastOpLowering, GradSeedOpLowering, SGDOpLowering,
                AdamOpLowering<amp::AdamOp, /*decoupled=*/false>,
                AdamOpLowering<amp::AdamWOp, /*decoupled=*/true>, UnscaleOpLowering,
-               AllFiniteOpLowering, UpdateScaleOpLowering>(patterns.getContext());
+               AllFiniteOpLowering, UpdateScaleOpLowering, StopGradientOpLowering,
+               RandomUniformOpLowering>(patterns.getContext());
 }

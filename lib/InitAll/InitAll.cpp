@@ -8,6 +8,7 @@
 #include "ampc/Codegen/GPU/Passes.h"
 #include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/AMP/IR/AMP.h"
+#include "ampc/Dialect/ATen/IR/ATen.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc/Precision/Passes.h"
 #include "ampc/Training/Passes.h"
@@ -18,7 +19,7 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<amp::AMPDialect>();
+  registry.insert<amp::AMPDialect, aten::ATenDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   // GPU modules are serialized to PTX through LLVM IR inside the pipeline.

@@ -2,6 +2,8 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 
+#include "ampc/Conversion/Passes.h"
+
 #include "mlir/Conversion/TosaToArith/TosaToArith.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Conversion/TosaToTensor/TosaToTensor.h"
@@ -11,6 +13,8 @@
 using namespace mlir;
 
 void ampc::buildIngestPipeline(OpPassManager &pm) {
+  // ampc.torch's aten ops become linalg with PyTorch's semantics.
+  pm.addPass(createConvertATenToLinalg());
   // Constants and shapes first: the other TOSA lowerings expect them lowered.
   pm.addNestedPass<func::FuncOp>(createTosaToArithPass());
   // Reshapes, slices and pads become tensor ops (clear in the policy).

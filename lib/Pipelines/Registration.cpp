@@ -49,8 +49,9 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 void ampc::registerPipelines() {
   PassPipelineRegistration<>(
       "amp-ingest",
-      "Lower TOSA to linalg/tensor/arith and canonicalize, so TOSA models "
-      "take the same mixed-precision path as linalg ones",
+      "Lower ampc.torch's aten ops and TOSA to linalg/tensor/arith and "
+      "canonicalize, so imported models take the same mixed-precision path "
+      "as linalg ones",
       buildIngestPipeline);
   PassPipelineRegistration<AMPPipelineOptions>(
       "amp-pipeline",

@@ -227,3 +227,34 @@ func.func @update_scale(%s: tensor<f32>, %t: tensor<i32>, %ok: tensor<i1>) -> (t
   %0, %1 = amp.update_scale %s, %t, %ok {min_scale = 1.0 : f64} : tensor<f32>, tensor<i32>
   return %0, %1 : tensor<f32>, tensor<i32>
 }
+
+// -----
+
+// Philox4x32-10: key = seed, counter = (element, stream, offset low, high);
+// ten rounds of two 32x32->64 products, the key bumped between rounds.
+// CHECK-LABEL: func @random_uniform
+// CHECK-SAME: (%[[RNG:.+]]: tensor<2xi64>)
+// CHECK-DAG: %[[SEED:.+]] = tensor.extract %[[RNG]][%c0]
+// CHECK-DAG: %[[OFFSET:.+]] = tensor.extract %[[RNG]][%c1]
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x6xf32>)
+// CHECK: linalg.index 0
+// CHECK: linalg.index 1
+// CHECK: arith.index_castui %{{.*}} : index to i32
+// CHECK-COUNT-20: arith.muli %{{.*}}, %{{.*}} : i64
+// CHECK: %[[TOP:.+]] = arith.shrui %{{.*}}, %{{.*}} : i32
+// CHECK: %[[F:.+]] = arith.uitofp %[[TOP]] : i32 to f32
+// CHECK: arith.mulf %[[F]], %{{.*}} : f32
+func.func @random_uniform(%rng: tensor<2xi64>) -> tensor<4x6xf32> {
+  %u = amp.random_uniform %rng {stream = 3 : i64} : tensor<2xi64> -> tensor<4x6xf32>
+  return %u : tensor<4x6xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @stop_gradient
+// CHECK-SAME: (%[[X:.+]]: tensor<4xf32>)
+// CHECK-NEXT: return %[[X]]
+func.func @stop_gradient(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %s = amp.stop_gradient %x : tensor<4xf32>
+  return %s : tensor<4xf32>
+}

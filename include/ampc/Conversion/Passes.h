@@ -3,6 +3,7 @@
 #ifndef AMPC_CONVERSION_PASSES_H
 #define AMPC_CONVERSION_PASSES_H
 
+#include "ampc/Dialect/AMP/IR/AMP.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -17,6 +18,11 @@ namespace ampc {
 
 /// Patterns lowering amp ops to arith (and, for training ops, linalg/tensor).
 void populateAMPToStandardConversionPatterns(mlir::RewritePatternSet &patterns);
+
+/// Patterns lowering every aten op (ampc.torch's import) to linalg, tensor,
+/// arith and math, with amp.random_uniform for random ops and
+/// amp.stop_gradient for detach.
+void populateATenToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "ampc/Conversion/Passes.h.inc"

@@ -38,4 +38,47 @@ def ConvertAMPToStandard : Pass<"convert-amp-to-standard"> {
                            "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def ConvertATenToLinalg : Pass<"convert-aten-to-linalg"> {
+  let summary = "Lower the aten frontend ops (ampc.torch's import) to linalg, tensor, arith and math";
+  let description = [{
+    Rewrites every `aten` op into upstream ops with PyTorch 1.13's CPU
+    semantics, keeping each op's location (the model's source line), so
+    amp-differentiate, amp-autocast and the back ends see plain linalg:
+
+    - elementwise ops become `linalg.generic`s that broadcast their operands
+      numpy-style (a splat-constant operand, how a Python number arrives,
+      becomes a scalar in the payload);
+    - `mm`/`addmm`/`bmm`/`baddbmm` become `linalg.matmul` /
+      `linalg.batch_matmul` (plus the scaled addend), convolutions the
+      named `linalg.conv_2d_*` ops over a padded input (transposed ones over
+      an input spread out by the stride, with the kernel flipped);
+    - normalizations and softmax become their reductions and elementwise
+      steps in f32, as PyTorch computes them; batch norm in training mode
+      also yields its updated running statistics;
+    - pooling becomes `linalg.pooling_nchw_*`, resizes and advanced
+      indexing a gather (`tensor.extract` in a generic);
+    - views, permutes, slices, concatenations and pads become tensor ops;
+    - `bernoulli`/`rand` draw from `amp.random_uniform`, and `detach`
+      becomes `amp.stop_gradient`.
+
+    ```mlir
+    %y = aten.relu %x : tensor<4x8xf32>
+    // becomes
+    %e = tensor.empty() : tensor<4x8xf32>
+    %y = linalg.generic {...} ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %0 = arith.maximumf %in, %cst : f32
+      linalg.yield %0 : f32
+    } -> tensor<4x8xf32>
+    ```
+
+    The aten op verifiers check what the lowering relies on (static shapes,
+    the result shapes ATen computes), so an op that reaches this pass always
+    lowers.
+  }];
+  let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // AMPC_CONVERSION_PASSES_TD

@@ -91,8 +91,8 @@ void addClipGradientsPass(mlir::OpPassManager &pm, double maxNorm, double normTy
 /// cast-cleanup.
 void buildAMPPipeline(mlir::OpPassManager &pm, const AMPPipelineOptions &options);
 
-/// amp-ingest: brings TOSA (and mixed TOSA + linalg) models into the linalg
-/// form autocast works on, then canonicalizes.
+/// amp-ingest: brings ampc.torch's aten ops and TOSA (mixed with linalg or
+/// not) into the linalg form autocast works on, then canonicalizes.
 void buildIngestPipeline(mlir::OpPassManager &pm);
 
 /// Registers every ampc pipeline with the global pass registry: amp-ingest,

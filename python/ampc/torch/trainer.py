@@ -93,11 +93,29 @@ class Trainer:
         self.optimizer = optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
         if _openmp.torch_came_first():
             _warn_split_pool()
+        self.rng_name = getattr(exported, "rng", None)
         self.compiled = _loader.load(library)
         state = module.state_dict()
+        # The random-number state starts from torch's generator, so that
+        # torch.manual_seed before compile() makes the masks repeatable.
+        seed = int(torch.randint(0, 2 ** 62, (1,)))
+        buffers = [np.array([seed, 0], dtype=np.int64) if name == self.rng_name
+                   else state[name].detach().cpu().numpy() for name in self.buffer_names]
         self.compiled.init_state([state[name].detach().cpu().numpy().astype(np.float32)
-                                  for name in self.param_names],
-                                 buffers=[state[name].detach().cpu().numpy() for name in self.buffer_names])
+                                  for name in self.param_names], buffers=buffers)
+
+    def manual_seed(self, seed):
+        """Restarts the compiled step's random numbers (dropout masks) from
+        `seed`, as torch.manual_seed does for torch's generator: the same
+        seed gives the same masks step after step."""
+        if self.rng_name is None:
+            return
+        index = self._state_index()[self.rng_name]
+        self.compiled.state[index] = np.array([int(seed), 0], dtype=np.int64)
+
+    def _state_index(self):
+        return {spec["name"]: k for k, (_, spec) in enumerate(self.compiled.state_specs())
+                if spec["role"] in ("param", "buffer")}
 
     @property
     def hyperparameters(self):
@@ -122,7 +140,9 @@ class Trainer:
         return loss
 
     def parameters(self):
-        """The trained parameters and updated buffers by name, as tensors (copies)."""
+        """The trained parameters and updated buffers by name, as tensors
+        (copies); the random-number state, when there is one, under its own
+        name (`rng_state`)."""
         values = {}
         for (_, spec), value in zip(self.compiled.state_specs(), self.compiled.state):
             if spec["role"] in ("param", "buffer"):
@@ -134,7 +154,7 @@ class Trainer:
         module.load_state_dict() takes."""
         state = collections.OrderedDict(
             (k, v.detach().clone()) for k, v in self.module.state_dict().items())
-        state.update(self.parameters())
+        state.update((k, v) for k, v in self.parameters().items() if k in state)
         return state
 
     def load_state_dict(self, state_dict, strict=True):
@@ -142,8 +162,7 @@ class Trainer:
         missing = [name for name in self.param_names if name not in state_dict]
         if missing and strict:
             raise KeyError("state_dict has no entry '%s' (a parameter of the compiled step)" % missing[0])
-        index = {spec["name"]: k for k, (_, spec) in enumerate(self.compiled.state_specs())
-                 if spec["role"] in ("param", "buffer")}
+        index = self._state_index()
         for name in self.param_names + self.buffer_names:
             if name not in state_dict:
                 continue

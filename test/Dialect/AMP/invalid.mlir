@@ -189,3 +189,19 @@ func.func @momentum_input_without_momentum(%p: tensor<4xf32>, %g: tensor<4xf32>,
   %0 = amp.sgd %p, %g momentum(%m) {lr = 0.1 : f64} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @random_state(%rng: tensor<3xi64>) -> tensor<4xf32> {
+  // expected-error @+1 {{needs the random state as tensor<2xi64> (seed, offset), got 'tensor<3xi64>'}}
+  %u = amp.random_uniform %rng {stream = 0 : i64} : tensor<3xi64> -> tensor<4xf32>
+  return %u : tensor<4xf32>
+}
+
+// -----
+
+func.func @random_stream(%rng: tensor<2xi64>) -> tensor<4xf32> {
+  // expected-error @+1 {{stream -1 is not a 32-bit unsigned number}}
+  %u = amp.random_uniform %rng {stream = -1 : i64} : tensor<2xi64> -> tensor<4xf32>
+  return %u : tensor<4xf32>
+}

@@ -91,3 +91,14 @@ func.func @loss_scaling_ops(%g: tensor<4xf32>, %h: tensor<2x2xf32>, %s: tensor<f
   %s1, %t1 = amp.update_scale %s, %t, %ok {growth_interval = 100 : i64} : tensor<f32>, tensor<i32>
   return %s1, %t1 : tensor<f32>, tensor<i32>
 }
+
+// -----
+
+// CHECK-LABEL: func @frontend_ops
+// CHECK: amp.random_uniform %{{.*}} {stream = 7 : i64} : tensor<2xi64> -> tensor<3x5xf32>
+// CHECK: amp.stop_gradient %{{.*}} : tensor<3x5xf32>
+func.func @frontend_ops(%rng: tensor<2xi64>) -> tensor<3x5xf32> {
+  %u = amp.random_uniform %rng {stream = 7 : i64} : tensor<2xi64> -> tensor<3x5xf32>
+  %s = amp.stop_gradient %u : tensor<3x5xf32>
+  return %s : tensor<3x5xf32>
+}

@@ -250,3 +250,21 @@ LogicalResult UpdateScaleOp::verify() {
     return emitOpError("needs 0 <= min_scale <= max_scale");
   return success();
 }
+
+LogicalResult RandomUniformOp::verify() {
+  if (getRng().getType().getDimSize(0) != 2)
+    return emitOpError("needs the random state as tensor<2xi64> (seed, offset), got ")
+           << getRng().getType();
+  // I64Attr reads as unsigned: a negative stream is a large number here.
+  auto stream = static_cast<int64_t>(getStream());
+  if (stream < 0 || stream > 0xFFFFFFFFll)
+    return emitOpError("stream ") << stream << " is not a 32-bit unsigned number";
+  auto type = getResult().getType();
+  if (!type.hasStaticShape())
+    return emitOpError("needs a static result shape, got ") << type;
+  // Element numbers are one 32-bit counter word.
+  if (type.getNumElements() > 0xFFFFFFFFll)
+    return emitOpError("draws ") << type.getNumElements()
+                                  << " numbers; one op draws at most 2^32 - 1";
+  return success();
+}

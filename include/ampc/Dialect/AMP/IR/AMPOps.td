@@ -7,6 +7,7 @@ include "ampc/Dialect/AMP/IR/AMPDialect.td"
 include "ampc/Dialect/AMP/IR/AMPAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/CastInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 
 // Element types an amp.cast converts between. fp8 joins when the fp8 policy does.
 def AMP_CastElementType : AnyTypeOf<[F32, F16, BF16]>;
@@ -313,6 +314,51 @@ def AMP_UpdateScaleOp : AMP_Op<"update_scale", [Pure,
     $scale `,` $growth_tracker `,` $all_finite attr-dict `:` type($scale) `,` type($growth_tracker)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Frontend support: random numbers and gradient stops
+//===----------------------------------------------------------------------===//
+
+def AMP_RandomUniformOp : AMP_Op<"random_uniform", [Pure]> {
+  let summary = "uniform [0, 1) samples from a counter-based generator (Philox4x32-10)";
+  let description = [{
+    Fills the result with uniform samples in [0, 1) derived from the random
+    state `rng` = (seed, offset), a `tensor<2xi64>` the training step holds
+    as state and advances once per step. Element `e` (row-major) is the first
+    32-bit word of Philox4x32-10 (Salmon et al., SC'11; the generator of
+    PyTorch's CUDA backend and of JAX) with key = seed and counter =
+    (e, `stream`, low and high words of offset), keeping its top 24 bits:
+    `(word >> 8) * 2^-24`. So every stream (each random op of a step) and
+    every step draws independent numbers, and the same state always draws
+    the same ones: the backward recomputes nothing and a replayed step sees
+    the same masks.
+
+    ```mlir
+    %u = amp.random_uniform %rng {stream = 0 : i64} : tensor<2xi64> -> tensor<16x128xf32>
+    ```
+  }];
+  let arguments = (ins 1DTensorOf<[I64]>:$rng, I64Attr:$stream);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = "$rng attr-dict `:` type($rng) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def AMP_StopGradientOp : AMP_Op<"stop_gradient", [Pure, SameOperandsAndResultType]> {
+  let summary = "its operand's value, through which no gradient flows";
+  let description = [{
+    The identity in the forward; amp-differentiate treats its result as a
+    constant (PyTorch's `Tensor.detach()`, and how an embedding's
+    `padding_idx` row is kept out of the gradient). convert-amp-to-standard
+    replaces it by its operand.
+
+    ```mlir
+    %c = amp.stop_gradient %x : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
 #endif // AMPC_DIALECT_AMP_IR_AMPOPS_TD

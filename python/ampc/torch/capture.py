@@ -1,0 +1,148 @@
+"""Capture: an nn.Module's forward traced with make_fx into a graph of ATen
+ops with real shapes (torch.fx.experimental.proxy_tensor, functionalized so
+in-place ops arrive as values), every node stamped with the module path and
+the model source line that made it."""
+import contextlib
+import sys
+import threading
+
+import torch
+import torch.fx
+from functorch.experimental import functionalize
+from torch.fx.experimental import proxy_tensor
+from torch.nn.utils import stateless
+
+from .errors import ExportError
+
+# Frames from these folders are library code; the first frame outside them
+# is the model's own line.
+_LIBRARY_PARTS = ("/torch/", "/functorch/", "/ampc/torch/", "/contextlib.py", "/functools.py")
+_LOCK = threading.Lock()
+_POSITIONS = {}
+
+
+def _column(frame):
+    """The 1-based column of the frame's current instruction (Python 3.11)."""
+    code = frame.f_code
+    positions = _POSITIONS.get(code)
+    if positions is None and hasattr(code, "co_positions"):
+        positions = _POSITIONS[code] = list(code.co_positions())
+    if not positions:
+        return 0
+    index = frame.f_lasti // 2
+    if 0 <= index < len(positions) and positions[index][2] is not None:
+        return positions[index][2] + 1
+    return 0
+
+
+def user_frame():
+    """(file, line, column) of the innermost frame outside torch and ampc."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not any(part in filename for part in _LIBRARY_PARTS) and not filename.startswith("<"):
+            return filename, frame.f_lineno, _column(frame)
+        frame = frame.f_back
+    return None
+
+
+class _Scope:
+    """The stack of module paths whose forward is running."""
+
+    def __init__(self):
+        self.stack = []
+
+    def current(self):
+        return self.stack[-1] if self.stack else ""
+
+
+@contextlib.contextmanager
+def _module_scopes(module, scope):
+    handles = []
+    for name, sub in module.named_modules():
+        if not name:
+            continue
+
+        def enter(_m, _args, name=name):
+            scope.stack.append(name)
+
+        def leave(_m, _args, _out):
+            scope.stack.pop()
+        handles.append(sub.register_forward_pre_hook(enter))
+        handles.append(sub.register_forward_hook(leave))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextlib.contextmanager
+def _stamping_tracer(scope):
+    """make_fx builds its tracer from proxy_tensor.PythonKeyTracer; for the
+    capture, that tracer also stamps each node it creates."""
+
+    class StampingTracer(proxy_tensor.PythonKeyTracer):
+        def create_node(self, *args, **kwargs):
+            node = super().create_node(*args, **kwargs)
+            node.meta["ampc_module"] = scope.current()
+            node.meta["ampc_source"] = user_frame()
+            return node
+
+    original = proxy_tensor.PythonKeyTracer
+    proxy_tensor.PythonKeyTracer = StampingTracer
+    try:
+        yield
+    finally:
+        proxy_tensor.PythonKeyTracer = original
+
+
+def _trace_location(error):
+    """' (at file:line)' of the model line where tracing failed."""
+    tb, location = error.__traceback__, ""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not any(part in filename for part in _LIBRARY_PARTS):
+            location = " (at %s:%d)" % (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return location
+
+
+class Captured:
+    """The traced graph and what its placeholders are: `state` names (params
+    then buffers, state_dict names) in placeholder order, then the inputs."""
+
+    def __init__(self, graph_module, state_names, params, buffers, num_inputs):
+        self.graph_module = graph_module
+        self.state_names = state_names
+        self.params = params        # name -> nn.Parameter
+        self.buffers = buffers      # name -> tensor (values at capture time)
+        self.num_inputs = num_inputs
+
+
+def capture(module, example_inputs):
+    """Traces `module(*example_inputs)` at the ATen level. Buffers the
+    forward updates (BatchNorm statistics) are left as they were."""
+    params = dict(module.named_parameters())
+    buffers = {name: value.detach().clone() for name, value in module.named_buffers()}
+    names = list(params) + list(buffers)
+    # Tracing runs the forward on copies of the buffers, which it may update.
+    state = [params[n] for n in params] + [buffers[n].clone() for n in buffers]
+
+    def forward(state_values, *inputs):
+        return stateless.functional_call(module, dict(zip(names, state_values)), tuple(inputs))
+
+    scope = _Scope()
+    with _LOCK, _stamping_tracer(scope), _module_scopes(module, scope):
+        try:
+            graph_module = proxy_tensor.make_fx(functionalize(forward))(state, *example_inputs)
+        except ExportError:
+            raise
+        except Exception as error:  # make_fx raises RuntimeError, TypeError, ...
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            if "get value out of a tracing tensor" in message:
+                message = ("the forward reads a tensor's value in Python (data-dependent control "
+                           "flow, .item(), a size computed from data): ampc compiles one graph")
+            raise ExportError("tracing %s failed: %s%s" % (
+                type(module).__name__, message or type(error).__name__, _trace_location(error))) from None
+    return Captured(graph_module, names, params, buffers, len(example_inputs))
