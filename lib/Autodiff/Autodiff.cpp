@@ -358,6 +358,7 @@ private:
 
   LogicalResult visitStructured(linalg::LinalgOp op);
   bool visitNamedMatmul(linalg::LinalgOp op, ArrayRef<Value> resultAdjoints);
+  bool visitReversingCopy(linalg::LinalgOp op);
   FailureOr<Value> emitFirstHits(const StructuredInfo &info, unsigned r);
   LogicalResult adjointOfOperand(const StructuredInfo &info, OpOperand &target);
   LogicalResult adjointOfExtract(const StructuredInfo &info, tensor::ExtractOp extract);
@@ -583,9 +584,77 @@ bool ReverseMode::visitNamedMatmul(linalg::LinalgOp op, ArrayRef<Value> resultAd
   return true;
 }
 
+/// `expr` as `d_k` (reversed = false) or `(size - 1) - d_k` (reversed = true).
+static std::optional<std::pair<unsigned, bool>> reversedDim(AffineExpr expr, int64_t size) {
+  if (auto dim = dyn_cast<AffineDimExpr>(expr))
+    return std::make_pair(dim.getPosition(), false);
+  auto add = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!add || add.getKind() != AffineExprKind::Add)
+    return std::nullopt;
+  AffineExpr lhs = add.getLHS(), rhs = add.getRHS();
+  if (isa<AffineConstantExpr>(lhs))
+    std::swap(lhs, rhs);
+  auto constant = dyn_cast<AffineConstantExpr>(rhs);
+  auto mul = dyn_cast<AffineBinaryOpExpr>(lhs);
+  if (!constant || constant.getValue() != size - 1 || !mul || mul.getKind() != AffineExprKind::Mul)
+    return std::nullopt;
+  auto dim = dyn_cast<AffineDimExpr>(mul.getLHS());
+  auto factor = dyn_cast<AffineConstantExpr>(mul.getRHS());
+  if (!dim || !factor || factor.getValue() != -1)
+    return std::nullopt;
+  return std::make_pair(dim.getPosition(), true);
+}
+
+/// A copy that reverses (and permutes) dimensions, as aten.flip and a
+/// transposed convolution's kernel flip are written: its adjoint is the
+/// result's adjoint read back the same way reversed. Returns false for
+/// any other op.
+bool ReverseMode::visitReversingCopy(linalg::LinalgOp op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0)
+    return false;
+  Block *body = generic.getBody();
+  if (body->getOperations().size() != 1 || body->getTerminator()->getOperand(0) != body->getArgument(0))
+    return false;
+  OpOperand *input = op.getDpsInputOperand(0);
+  AffineMap in = op.getMatchingIndexingMap(input);
+  if (!op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() ||
+      in.getNumResults() != in.getNumDims())
+    return false;
+  auto inputType = cast<RankedTensorType>(input->get().getType());
+  MLIRContext *ctx = op.getContext();
+  SmallVector<AffineExpr> reads(in.getNumDims());
+  bool reverses = false;
+  for (auto [j, expr] : llvm::enumerate(in.getResults())) {
+    auto read = reversedDim(expr, inputType.getDimSize(j));
+    if (!read || reads[read->first])
+      return false;
+    AffineExpr index = getAffineDimExpr(j, ctx);
+    reads[read->first] = read->second ? getAffineConstantExpr(inputType.getDimSize(j) - 1, ctx) - index
+                                      : index;
+    reverses |= read->second;
+  }
+  if (!reverses)
+    return false; // a transpose or copy: the general rule covers it
+  Value adjoint = adjoints.lookup(op->getResult(0));
+  if (adjoint && active.contains(input->get())) {
+    Location loc = op.getLoc();
+    unsigned rank = inputType.getRank();
+    SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, reads, ctx), b.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    Value init = tensor::EmptyOp::create(b, loc, inputType.getShape(), inputType.getElementType());
+    accumulate(input->get(), ampc::buildGeneric(b, loc, adjoint, init, maps, iterators,
+                                                [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+  }
+  return true;
+}
+
 LogicalResult ReverseMode::visitStructured(linalg::LinalgOp op) {
   if (!op.hasPureTensorSemantics())
     return op->emitError("amp-differentiate: needs linalg ops on tensors");
+  if (visitReversingCopy(op))
+    return success();
   Block *body = op.getBlock();
   // Differentiable tensors the payload reads with tensor.extract (a gather,
   // as torch-mlir writes adaptive pooling) get a scatter-add adjoint; any
@@ -616,6 +685,21 @@ LogicalResult ReverseMode::visitStructured(linalg::LinalgOp op) {
     return success();
 
   info.yield = cast<linalg::YieldOp>(body->getTerminator());
+  // A result computed from no differentiable operand (an element count
+  // beside a sum, an argmax) has a zero gradient: nothing to propagate,
+  // whatever its combiner.
+  DenseSet<Value> fromActive;
+  for (OpOperand &operand : op->getOpOperands())
+    if (active.contains(operand.get()) && operand.getOperandNumber() < body->getNumArguments())
+      fromActive.insert(body->getArgument(operand.getOperandNumber()));
+  for (tensor::ExtractOp extract : extracts)
+    fromActive.insert(extract.getResult());
+  for (Operation &payloadOp : body->without_terminator())
+    if (llvm::any_of(payloadOp.getOperands(), [&](Value v) { return fromActive.contains(v); }))
+      fromActive.insert(payloadOp.result_begin(), payloadOp.result_end());
+  for (auto [r, yielded] : llvm::enumerate(info.yield.getOperands()))
+    if (!fromActive.contains(yielded))
+      info.resultAdjoints[r] = Value();
   info.numLoops = op.getNumLoops();
   info.numInputs = op.getNumDpsInputs();
   info.reduces = op.getNumReductionLoops() > 0;

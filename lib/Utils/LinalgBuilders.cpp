@@ -74,12 +74,18 @@ Value ampc::reverseDims(OpBuilder &b, Location loc, Value value, ArrayRef<unsign
   auto type = cast<RankedTensorType>(value.getType());
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineExpr> reads;
+  bool reverses = false;
   for (unsigned d = 0; d < type.getRank(); ++d) {
     AffineExpr dim = getAffineDimExpr(d, ctx);
-    reads.push_back(llvm::is_contained(dims, d)
+    // Reversing a dimension of size 1 changes nothing.
+    bool reversed = llvm::is_contained(dims, d) && type.getDimSize(d) > 1;
+    reverses |= reversed;
+    reads.push_back(reversed
                         ? getAffineConstantExpr(type.getDimSize(d) - 1, ctx) - dim
                         : dim);
   }
+  if (!reverses)
+    return value;
   SmallVector<AffineMap> maps = {AffineMap::get(type.getRank(), 0, reads, ctx),
                                  b.getMultiDimIdentityMap(type.getRank())};
   SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::parallel);

@@ -313,7 +313,8 @@ class Importer:
         self.params = []          # state_dict names, argument order
         self.buffers = []         # state_dict names of updated buffers
         self.buffer_updates = {}  # buffer name -> Value (latest)
-        self.constants = {}       # id of Const -> ssa
+        self.constants = {}       # id of Const -> (Const, Value)
+        self.scalars = {}         # (type, number, dtype) -> Const
         self.streams = 0
         self.rng = None
         self.rng_name = "rng_state"
@@ -420,7 +421,10 @@ class Importer:
         if isinstance(value, torch.fx.Node):
             value = self.values[value]
         if isinstance(value, (bool, int, float)):
-            value = Const(torch.tensor(value, dtype=scalar_dtype))
+            key = ("scalar", type(value), value, scalar_dtype)
+            if key not in self.scalars:
+                self.scalars[key] = Const(torch.tensor(value, dtype=scalar_dtype))
+            value = self.scalars[key]
         if isinstance(value, Const):
             return self.constant(node, value)
         if isinstance(value, Value):
@@ -428,6 +432,7 @@ class Importer:
         raise self.error(node, "expected a tensor operand, got %r" % (value,))
 
     def constant(self, node, const):
+        # Keyed by identity; the entry keeps the Const alive so its id is not reused.
         key = id(const)
         if key not in self.constants:
             tensor = const.tensor.detach()
@@ -453,8 +458,8 @@ class Importer:
                 body = 'dense<"0x%s">' % data.hex().upper()
             name = self.fresh()
             self.lines.append("    %s = arith.constant %s : %s %s" % (name, body, ttype, self.location(node)))
-            self.constants[key] = Value(name, list(tensor.shape), tensor.dtype)
-        return self.constants[key]
+            self.constants[key] = (const, Value(name, list(tensor.shape), tensor.dtype))
+        return self.constants[key][1]
 
     def op(self, node, name, operands, attrs, results=None):
         """Emits `aten.<name>` in generic form; `results` are the result
@@ -857,6 +862,34 @@ def _upsample(mode):
     return handler
 
 
+def _row_major(shape, stride):
+    """Whether `stride` is the row-major layout of `shape` (size-1 dims aside)."""
+    return all(s == math.prod(shape[d + 1:]) for d, (s, n) in enumerate(zip(stride, shape)) if n > 1)
+
+
+def _as_strided(im, node, args):
+    """as_strided over a contiguous tensor: a view when it keeps the
+    row-major order, else a gather of the addressed elements."""
+    source = args["self"]
+    x = im.operand(node, source)
+    meta = source.meta.get("tensor_meta") if isinstance(source, torch.fx.Node) else None
+    if meta is None or not _row_major(meta.shape, meta.stride):
+        raise im.error(node, "re-strides a tensor that is not contiguous; ampc follows values, "
+                             "not storage")
+    size, stride = list(args["size"]), list(args["stride"])
+    offset = args.get("storage_offset") or 0
+    if offset == 0 and math.prod(size) == math.prod(x.shape) and _row_major(size, stride):
+        return im.op(node, "view", [x], {})
+    positions = torch.full(size, offset, dtype=torch.int64)
+    for d, (n, s) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[d] = n
+        positions = positions + torch.arange(n, dtype=torch.int64).reshape(shape) * s
+    flat = im.op(node, "view", [x], {}, results=[([math.prod(x.shape)], x.dtype)])
+    index = im.operand(node, Const(positions))
+    return im.op(node, "index", [flat, index], {"indexed_dims": i64s([0])})
+
+
 def _embedding(im, node, args):
     if args.get("scale_grad_by_freq") or args.get("sparse"):
         raise im.error(node, "scale_grad_by_freq and sparse embeddings are not supported")
@@ -909,6 +942,7 @@ SPECIAL = {
     "aten.upsample_bilinear2d.vec": _upsample("bilinear"),
     "aten.upsample_bilinear2d.default": _upsample("bilinear"),
     "aten.embedding.default": _embedding,
+    "aten.as_strided.default": _as_strided,
     "aten.div.Tensor_mode": _div_mode,
     "aten.rsub.Scalar": _rsub, "aten.rsub.Tensor": _rsub,
     "aten.pow.Scalar": _pow_scalar,
