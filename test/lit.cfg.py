@@ -33,6 +33,13 @@ config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir,
 config.substitutions.append(("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
 config.substitutions.append(("%ampc_src", config.ampc_src_root))
 import subprocess, sys
+# ampc.torch's importer, run with Debian's python3 and torch when present.
+config.substitutions.append(("%ampc_python", "env PYTHONPATH=%s %s" % (
+    os.path.join(config.ampc_src_root, "python"), sys.executable)))
+if subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0:
+    config.available_features.add("torch")
+else:
+    lit_config.note("torch not importable by %s: importer tests are unsupported" % sys.executable)
 if subprocess.run([sys.executable, "-c", "import numpy"], capture_output=True).returncode == 0:
     config.available_features.add("numpy")
 else:

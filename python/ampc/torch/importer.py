@@ -42,6 +42,23 @@ def _float(value):
     return mantissa + ("e" + exponent if exponent else "")
 
 
+def _float32(value):
+    """An f32 literal: non-finite values as f32 bit patterns."""
+    value = float(value)
+    if math.isnan(value):
+        return "0x7FC00000"
+    if math.isinf(value):
+        return "0x7F800000" if value > 0 else "0xFF800000"
+    return _float(value)
+
+
+def _nested(values):
+    """A nested list of bools as an MLIR dense literal."""
+    if isinstance(values, list):
+        return "[%s]" % ", ".join(_nested(v) for v in values)
+    return "true" if values else "false"
+
+
 def _string(value):
     return '"%s"' % str(value).replace("\\", "\\\\").replace('"', '\\"')
 
@@ -184,8 +201,7 @@ def const(text):
 
 _UNARY = ["relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "neg", "exp", "log", "sqrt",
           "rsqrt", "abs", "erf", "reciprocal", "sin", "cos"]
-_BINARY = ["mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
-           "logical_or"]
+_BINARY = ["mul", "div", "eq", "ne", "lt", "le", "gt", "ge"]
 
 OPS = {}
 for _name in _UNARY:
@@ -447,12 +463,15 @@ class Importer:
                 if tensor.dtype == torch.bool:
                     text = "true" if scalar else "false"
                 elif tensor.dtype.is_floating_point:
-                    text = _float(scalar)
+                    text = _float32(scalar)
                 else:
                     text = str(int(scalar))
                 body = "dense<%s>" % text
             elif flat.numel() == 0:
                 body = "dense<>"
+            elif tensor.dtype == torch.bool:
+                # MLIR packs i1 hex data by bits: written out instead.
+                body = "dense<%s>" % _nested(tensor.tolist())
             else:
                 data = flat.numpy().astype(_NUMPY_DTYPES[tensor.dtype]).tobytes()
                 body = 'dense<"0x%s">' % data.hex().upper()
