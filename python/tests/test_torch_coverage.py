@@ -9,7 +9,6 @@ torch = pytest.importorskip("torch", reason="python3-torch is needed for the tor
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-import ampc.torch as at  # noqa: E402
 from torch_parity import Parity, batches_of  # noqa: E402
 
 

@@ -49,6 +49,15 @@ Value aten_to_linalg::broadcastGeneric(
                       });
 }
 
+Value aten_to_linalg::broadcastAndConvert(OpBuilder &b, Location loc, Value value,
+                                          RankedTensorType type) {
+  if (value.getType() == type)
+    return value;
+  return broadcastGeneric(b, loc, value, type, [&](OpBuilder &nb, Location l, ValueRange args) {
+    return convertScalar(nb, l, args[0], type.getElementType());
+  });
+}
+
 Value aten_to_linalg::scaleBy(OpBuilder &b, Location loc, Value x, double factor) {
   if (factor == 1.0)
     return x;

@@ -79,13 +79,8 @@ struct ExpandLowering : OpConversionPattern<aten::ExpandOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(aten::ExpandOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getResult().getType();
-    if (type == op.getSelf().getType()) {
-      rewriter.replaceOp(op, adaptor.getSelf());
-      return success();
-    }
-    rewriter.replaceOp(op, broadcastGeneric(rewriter, op.getLoc(), adaptor.getSelf(), type,
-                                            [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+    rewriter.replaceOp(op, broadcastAndConvert(rewriter, op.getLoc(), adaptor.getSelf(),
+                                               op.getResult().getType()));
     return success();
   }
 };

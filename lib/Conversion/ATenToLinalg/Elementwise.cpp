@@ -229,19 +229,26 @@ struct BinaryLowering : OpConversionPattern<OpTy> {
   }
 };
 
+/// condition ? yes : no, all three broadcast, the values converted to the
+/// result's element type.
+Value selectBroadcast(OpBuilder &b, Location loc, Value condition, Value yes, Value no,
+                      RankedTensorType type) {
+  return broadcastGeneric(b, loc, {condition, yes, no}, type,
+                          [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                            Type element = type.getElementType();
+                            return arith::SelectOp::create(nb, l, args[0],
+                                                           convertScalar(nb, l, args[1], element),
+                                                           convertScalar(nb, l, args[2], element));
+                          });
+}
+
 struct WhereLowering : OpConversionPattern<aten::WhereOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(aten::WhereOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getResult().getType();
-    Value result = broadcastGeneric(
-        rewriter, op.getLoc(), {adaptor.getCondition(), adaptor.getSelf(), adaptor.getOther()},
-        type, [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-          Type element = type.getElementType();
-          return arith::SelectOp::create(b, loc, args[0], convertScalar(b, loc, args[1], element),
-                                         convertScalar(b, loc, args[2], element));
-        });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, selectBroadcast(rewriter, op.getLoc(), adaptor.getCondition(),
+                                           adaptor.getSelf(), adaptor.getOther(),
+                                           op.getResult().getType()));
     return success();
   }
 };
@@ -250,15 +257,9 @@ struct MaskedFillLowering : OpConversionPattern<aten::MaskedFillOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(aten::MaskedFillOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getResult().getType();
-    Value result = broadcastGeneric(
-        rewriter, op.getLoc(), {adaptor.getMask(), adaptor.getValue(), adaptor.getSelf()}, type,
-        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-          Type element = type.getElementType();
-          return arith::SelectOp::create(b, loc, args[0], convertScalar(b, loc, args[1], element),
-                                         convertScalar(b, loc, args[2], element));
-        });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, selectBroadcast(rewriter, op.getLoc(), adaptor.getMask(),
+                                           adaptor.getValue(), adaptor.getSelf(),
+                                           op.getResult().getType()));
     return success();
   }
 };
@@ -267,16 +268,8 @@ struct ToLowering : OpConversionPattern<aten::ToOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(aten::ToOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getResult().getType();
-    if (type == op.getSelf().getType()) {
-      rewriter.replaceOp(op, adaptor.getSelf());
-      return success();
-    }
-    rewriter.replaceOp(op, broadcastGeneric(rewriter, op.getLoc(), adaptor.getSelf(), type,
-                                            [&](OpBuilder &b, Location loc, ValueRange args) {
-                                              return convertScalar(b, loc, args[0],
-                                                                   type.getElementType());
-                                            }));
+    rewriter.replaceOp(op, broadcastAndConvert(rewriter, op.getLoc(), adaptor.getSelf(),
+                                               op.getResult().getType()));
     return success();
   }
 };

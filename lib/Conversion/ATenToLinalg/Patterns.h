@@ -39,6 +39,12 @@ mlir::Value broadcastGeneric(mlir::OpBuilder &b, mlir::Location loc, mlir::Value
                                                             mlir::ValueRange)>
                                  body);
 
+/// `value` broadcast to `type`'s shape with its elements converted to
+/// `type`'s element type (PyTorch's rules); `value` itself when it already
+/// has `type`.
+mlir::Value broadcastAndConvert(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                                mlir::RankedTensorType type);
+
 /// `x * factor`, elementwise (nothing when factor is 1).
 mlir::Value scaleBy(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, double factor);
 

@@ -6,8 +6,6 @@ import contextlib
 import sys
 import threading
 
-import torch
-import torch.fx
 from functorch.experimental import functionalize
 from torch.fx.experimental import proxy_tensor
 from torch.nn.utils import stateless

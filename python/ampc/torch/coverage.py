@@ -97,16 +97,16 @@ if torchvision is not None:
     MODELS["squeezenet1_0"] = _vision("squeezenet1_0", 64)
     MODELS["googlenet"] = _vision("googlenet", 64, aux_logits=False, init_weights=True)
     MODELS["inception_v3"] = _vision("inception_v3", 75, aux_logits=False, init_weights=True)
-    MODELS["vit (2 layers, 32x32)"] = (
+    MODELS["vit_2layers"] = (
         lambda: torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4,
                                                      hidden_dim=64, mlp_dim=128, num_classes=10),
         (3, 32, 32), "image")
     MODELS["swin_t"] = _vision("swin_t", 64)
     MODELS["maxvit_t"] = _vision("maxvit_t", 224)
-MODELS["lstm classifier"] = (lambda: RecurrentClassifier("lstm"), (12,), "tokens")
-MODELS["gru classifier"] = (lambda: RecurrentClassifier("gru"), (12,), "tokens")
-MODELS["causal transformer"] = (CausalTransformer, (16,), "tokens")
-MODELS["unet (groupnorm, convtranspose, interpolate)"] = (TinyUNet, (3, 32, 32), "image")
+MODELS["lstm_classifier"] = (lambda: RecurrentClassifier("lstm"), (12,), "tokens")
+MODELS["gru_classifier"] = (lambda: RecurrentClassifier("gru"), (12,), "tokens")
+MODELS["causal_transformer"] = (CausalTransformer, (16,), "tokens")
+MODELS["tiny_unet"] = (TinyUNet, (3, 32, 32), "image")
 
 
 def example_batch(kind, shape, batch, seed=0):
@@ -153,7 +153,7 @@ def run(name, args):
     start = time.perf_counter()
     try:
         trainer = at.compile(model, x, optimizer=optimizer, precision=args.precision,
-                             output=os.path.join(args.folder, "%s.so" % name.split()[0]))
+                             output=os.path.join(args.folder, "%s.so" % name))
     except Exception as error:
         row["compile"] = "failed: %s" % str(error).strip().splitlines()[0][:160]
         return row

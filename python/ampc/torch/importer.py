@@ -680,7 +680,6 @@ class Importer:
         return self.rng
 
     def random(self, node, target, args):
-        shape_source = args.get("self", args.get("input"))
         if target in ("aten.bernoulli_.float", "aten.bernoulli.p"):
             return self.bernoulli(node, float(args["p"]), self.shape_of(node))
         if target in ("aten.rand_like.default", "aten.rand.default"):
@@ -696,7 +695,6 @@ class Importer:
             kept = self.op(node, "mul", [x, keep], {}, results=[(x.shape, x.dtype)])
             scale = self.operand(node, 1.0 / (1.0 - p) if p < 1.0 else 0.0)
             return (self.op(node, "mul", [kept, scale], {}, results=[(x.shape, x.dtype)]), None)
-        del shape_source
         raise self.error(node, "draws random numbers of a kind ampc does not generate (it has "
                                "bernoulli, for dropout and stochastic depth, and uniform rand)")
 

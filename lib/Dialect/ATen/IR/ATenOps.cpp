@@ -454,58 +454,61 @@ LogicalResult ExpandOp::verify() {
   return success();
 }
 
-LogicalResult SliceOp::verify() {
-  if (failed(staticShapes(*this)))
+/// The shape of slice(dim, start, end, step) of `self`, or failure (with an
+/// error) for bounds ATen would not have produced.
+static FailureOr<SmallVector<int64_t>> sliceShape(Operation *op, Value self, int64_t dim,
+                                                  int64_t start, int64_t end, int64_t step) {
+  if (failed(staticShapes(op)))
     return failure();
-  ArrayRef<int64_t> x = shapeOf(getSelf());
-  if (failed(checkDim(*this, getDim(), x.size())))
+  ArrayRef<int64_t> x = shapeOf(self);
+  if (failed(checkDim(op, dim, x.size())))
     return failure();
-  if (getStep() < 1 || getStart() < 0 || getStart() > getEnd() || getEnd() > x[getDim()])
-    return emitOpError("needs 0 <= start <= end <= size and step >= 1");
+  if (step < 1 || start < 0 || start > end || end > x[dim])
+    return op->emitOpError("needs 0 <= start <= end <= size and step >= 1");
   SmallVector<int64_t> shape(x);
-  shape[getDim()] = (getEnd() - getStart() + getStep() - 1) / getStep();
-  return expectShape(*this, getResult(), shape);
+  shape[dim] = (end - start + step - 1) / step;
+  return shape;
+}
+
+/// The shape of select(dim, index) of `self`, or failure (with an error).
+static FailureOr<SmallVector<int64_t>> selectShape(Operation *op, Value self, int64_t dim,
+                                                   int64_t index) {
+  if (failed(staticShapes(op)))
+    return failure();
+  ArrayRef<int64_t> x = shapeOf(self);
+  if (failed(checkDim(op, dim, x.size())) || failed(checkDim(op, index, x[dim], "index")))
+    return failure();
+  SmallVector<int64_t> shape(x);
+  shape.erase(shape.begin() + dim);
+  return shape;
+}
+
+LogicalResult SliceOp::verify() {
+  auto shape = sliceShape(*this, getSelf(), getDim(), getStart(), getEnd(), getStep());
+  return failed(shape) ? failure() : expectShape(*this, getResult(), *shape);
 }
 
 LogicalResult SelectOp::verify() {
-  if (failed(staticShapes(*this)))
-    return failure();
-  ArrayRef<int64_t> x = shapeOf(getSelf());
-  if (failed(checkDim(*this, getDim(), x.size())) ||
-      failed(checkDim(*this, getIndex(), x[getDim()], "index")))
-    return failure();
-  SmallVector<int64_t> shape(x);
-  shape.erase(shape.begin() + getDim());
-  return expectShape(*this, getResult(), shape);
+  auto shape = selectShape(*this, getSelf(), getDim(), getIndex());
+  return failed(shape) ? failure() : expectShape(*this, getResult(), *shape);
 }
 
 LogicalResult SliceScatterOp::verify() {
-  if (failed(staticShapes(*this)))
+  auto shape = sliceShape(*this, getSelf(), getDim(), getStart(), getEnd(), getStep());
+  if (failed(shape))
     return failure();
-  ArrayRef<int64_t> x = shapeOf(getSelf());
-  if (failed(checkDim(*this, getDim(), x.size())))
-    return failure();
-  if (getStep() < 1 || getStart() < 0 || getStart() > getEnd() || getEnd() > x[getDim()])
-    return emitOpError("needs 0 <= start <= end <= size and step >= 1");
-  SmallVector<int64_t> shape(x);
-  shape[getDim()] = (getEnd() - getStart() + getStep() - 1) / getStep();
-  if (shapeOf(getSrc()) != ArrayRef<int64_t>(shape))
+  if (shapeOf(getSrc()) != ArrayRef<int64_t>(*shape))
     return emitOpError("src must have the slice's shape");
-  return expectShape(*this, getResult(), x);
+  return expectShape(*this, getResult(), shapeOf(getSelf()));
 }
 
 LogicalResult SelectScatterOp::verify() {
-  if (failed(staticShapes(*this)))
+  auto shape = selectShape(*this, getSelf(), getDim(), getIndex());
+  if (failed(shape))
     return failure();
-  ArrayRef<int64_t> x = shapeOf(getSelf());
-  if (failed(checkDim(*this, getDim(), x.size())) ||
-      failed(checkDim(*this, getIndex(), x[getDim()], "index")))
-    return failure();
-  SmallVector<int64_t> shape(x);
-  shape.erase(shape.begin() + getDim());
-  if (shapeOf(getSrc()) != ArrayRef<int64_t>(shape))
+  if (shapeOf(getSrc()) != ArrayRef<int64_t>(*shape))
     return emitOpError("src must have the selected slice's shape");
-  return expectShape(*this, getResult(), x);
+  return expectShape(*this, getResult(), shapeOf(getSelf()));
 }
 
 static LogicalResult verifyJoin(Operation *op, ValueRange tensors, int64_t dim, bool stacked) {
