@@ -9,6 +9,9 @@ torch = pytest.importorskip("torch", reason="python3-torch is needed for the tor
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+import numpy as np  # noqa: E402
+
+import ampc.torch as at  # noqa: E402
 from torch_parity import Parity, batches_of  # noqa: E402
 
 
@@ -209,3 +212,133 @@ def test_constructs_train_like_torch(make, shape, tokens):
         for x, _ in batches:
             x[:, 0] = 0
     Parity(model, batches).check()
+
+
+class Tied(nn.Module):
+    """A language-model head tied to its embedding (GPT-2's wte/lm_head)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(12, 8)
+        self.mix = nn.Linear(8, 8)
+        self.head = nn.Linear(8, 12, bias=False)
+        self.head.weight = self.embed.weight
+
+    def forward(self, tokens):                  # (N, 5) int64
+        return self.head(torch.tanh(self.mix(self.embed(tokens))).mean(1))
+
+
+def test_tied_weights_train_as_one_parameter():
+    torch.manual_seed(22)
+    model = Tied()
+    exported = at.export(model, torch.randint(0, 12, (4, 5)))
+    assert "head.weight" not in exported.params and exported.aliases == {"head.weight": "embed.weight"}
+    parity = Parity(model, batches_of((4, 5), classes=12, tokens=12))
+    parity.check()
+
+
+class Twice(nn.Module):
+    """One BatchNorm applied to two inputs (a siamese encoder): its running
+    statistics are updated twice per step, as in torch."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.bn = nn.BatchNorm1d(6)
+        self.out = nn.Linear(6, 10)
+
+    def forward(self, x):
+        a, b = x[:, 0], x[:, 1]
+        return self.out(self.bn(self.fc(a)) - self.bn(self.fc(b) * 2))
+
+
+def test_batch_norm_called_twice_compounds_its_updates():
+    torch.manual_seed(23)
+    model = Twice()
+    batches = batches_of((8, 2, 6))
+    trainer = at.compile(model, batches[0][0], optimizer=torch.optim.SGD(model.parameters(), lr=0.0),
+                         precision="fp32")
+    reference = Twice()
+    reference.load_state_dict(model.state_dict())
+    for x, y in batches:
+        trainer.step(x, y)
+        reference(x)
+    for name in ("bn.running_mean", "bn.running_var", "bn.num_batches_tracked"):
+        torch.testing.assert_close(trainer.state_dict()[name], reference.state_dict()[name], rtol=1e-5, atol=1e-6)
+
+
+class Counting(nn.Module):
+    """Integer and bool tensors around a float model: a token count from a
+    mask, a fractional threshold on integer ids, bool arithmetic."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(20, 8)
+        self.fc = nn.Linear(9, 10)
+
+    def forward(self, tokens):                  # (N, 7) int64
+        valid = tokens != 0
+        small = tokens < 2.5                    # compares in float: 1 and 2 are small, 3 is not
+        keep = valid * ~small + (valid & small)  # bool * and +
+        count = keep.sum(1, keepdim=True)       # int64
+        h = (self.embed(tokens) * keep[..., None]).sum(1) / count.clamp(min=1)
+        return self.fc(torch.cat([h, count], 1))  # float and int64 joined as float
+
+
+def test_integer_and_bool_tensors_follow_torch():
+    torch.manual_seed(24)
+    batches = batches_of((4, 7), tokens=4)
+    for x, _ in batches:
+        x[:, -1] = 0
+    Parity(Counting(), batches).check()
+
+
+class Uniform(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        noise = torch.empty_like(x).uniform_(-0.5, 1.5)
+        return self.fc(x) + noise
+
+
+def test_uniform_draws_in_its_range():
+    model = Uniform()
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.bias.zero_()
+    x = torch.zeros(64, 4)
+    trainer = at.compile(model, x, optimizer=torch.optim.SGD(model.parameters(), lr=0.0), precision="fp32")
+    forward = trainer.compiled.functions["forward"]
+    out = forward(x.numpy(), model.fc.weight.detach().numpy(), model.fc.bias.detach().numpy(),
+                  torch.tensor([3, 0]).numpy())[0]
+    assert out.min() >= -0.5 and out.max() < 1.5
+    assert abs(float(out.mean()) - 0.5) < 0.1
+
+
+def test_out_of_range_indices_are_clamped_not_read_outside():
+    """PyTorch raises for an index past the table; a compiled step cannot
+    raise, and reads the nearest row instead of memory outside the table."""
+    model = nn.Sequential(nn.Embedding(5, 3), nn.Flatten(), nn.Linear(6, 2))
+    exported_tokens = torch.randint(0, 5, (2, 2))
+    trainer = at.compile(model, exported_tokens, optimizer=torch.optim.SGD(model.parameters(), lr=0.0),
+                         precision="fp32")
+    forward = trainer.compiled.functions["forward"]
+    state = model.state_dict()
+    args = [state[n].detach().numpy() for n in trainer.param_names]
+    far = forward(torch.tensor([[7, 100], [-9, 4]]).numpy(), *args)[0]
+    near = forward(torch.tensor([[4, 4], [0, 4]]).numpy(), *args)[0]
+    np.testing.assert_allclose(far, near)
+
+
+def test_as_strided_of_a_slice_is_refused():
+    class Restride(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return torch.as_strided(self.fc(x)[1:], (2, 2), (1, 2))
+    with pytest.raises(at.ExportError, match="re-strides a tensor that may not start its own storage"):
+        at.export(Restride(), torch.randn(3, 4))

@@ -93,6 +93,13 @@ Value aten_to_linalg::meanOver(OpBuilder &b, Location loc, Value x, ArrayRef<int
   });
 }
 
+Value aten_to_linalg::clampedIndex(OpBuilder &b, Location loc, Value index, int64_t size) {
+  Value asIndex = arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value last = arith::ConstantIndexOp::create(b, loc, size - 1);
+  return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, asIndex, zero), last);
+}
+
 Value aten_to_linalg::indexConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                                     ArrayRef<int64_t> values) {
   auto type = RankedTensorType::get(shape, b.getI64Type());

@@ -137,10 +137,12 @@ struct CatLowering : OpConversionPattern<aten::CatOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(aten::CatOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
+    // Mixed element types join in the result's (PyTorch promotes them).
+    Type element = op.getResult().getType().getElementType();
     SmallVector<Value> parts;
     for (Value t : adaptor.getTensors())
       if (tensorType(t).getDimSize(op.getDim()) != 0)
-        parts.push_back(t);
+        parts.push_back(broadcastAndConvert(rewriter, op.getLoc(), t, tensorType(t).clone(element)));
     if (parts.empty())
       parts.push_back(adaptor.getTensors().front());
     rewriter.replaceOp(op, concat(rewriter, op.getLoc(), parts, op.getDim()));
@@ -152,9 +154,12 @@ struct StackLowering : OpConversionPattern<aten::StackOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(aten::StackOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
+    Type element = op.getResult().getType().getElementType();
     SmallVector<Value> parts;
-    for (Value t : adaptor.getTensors())
-      parts.push_back(reshapeTensor(rewriter, op.getLoc(), t, withUnitDim(t, op.getDim())));
+    for (Value t : adaptor.getTensors()) {
+      Value converted = broadcastAndConvert(rewriter, op.getLoc(), t, tensorType(t).clone(element));
+      parts.push_back(reshapeTensor(rewriter, op.getLoc(), converted, withUnitDim(t, op.getDim())));
+    }
     rewriter.replaceOp(op, concat(rewriter, op.getLoc(), parts, op.getDim()));
     return success();
   }
@@ -289,7 +294,7 @@ struct IndexLowering : OpConversionPattern<aten::IndexOp> {
               Value negative = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
               Value wrapped = arith::SelectOp::create(b, l, negative,
                                                       arith::AddIOp::create(b, l, i, size), i);
-              coords.push_back(arith::IndexCastOp::create(b, l, b.getIndexType(), wrapped));
+              coords.push_back(clampedIndex(b, l, wrapped, self[d]));
               continue;
             }
             // A whole dimension: its place in the result skips the block.

@@ -106,10 +106,17 @@ Value unaryPayload(Operation *op, OpBuilder &b, Location loc, Value x) {
       })
       .Case([&](aten::ClampOp op) {
         Value r = x;
+        Type type = x.getType();
+        auto bound = [&](APFloat v) -> Value {
+          if (isa<FloatType>(type))
+            return m.c(v.convertToDouble());
+          return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, static_cast<int64_t>(v.convertToDouble())));
+        };
+        bool isFloat = isa<FloatType>(type);
         if (op.getMin())
-          r = m.max(r, m.c(op.getMin()->convertToDouble()));
+          r = isFloat ? m.max(r, bound(*op.getMin())) : arith::MaxSIOp::create(b, loc, r, bound(*op.getMin()));
         if (op.getMax())
-          r = m.min(r, m.c(op.getMax()->convertToDouble()));
+          r = isFloat ? m.min(r, bound(*op.getMax())) : arith::MinSIOp::create(b, loc, r, bound(*op.getMax()));
         return r;
       })
       .Case([&](aten::EluOp op) {
@@ -148,6 +155,18 @@ struct UnaryLowering : OpConversionPattern<OpTy> {
   }
 };
 
+/// The unsigned form of a signed integer comparison.
+arith::CmpIPredicate toUnsigned(arith::CmpIPredicate p) {
+  using P = arith::CmpIPredicate;
+  switch (p) {
+  case P::slt: return P::ult;
+  case P::sle: return P::ule;
+  case P::sgt: return P::ugt;
+  case P::sge: return P::uge;
+  default: return p;
+  }
+}
+
 /// The type a comparison computes in: the wider float, else the wider integer.
 Type comparisonType(Type a, Type b) {
   if (isa<FloatType>(a) != isa<FloatType>(b))
@@ -155,9 +174,22 @@ Type comparisonType(Type a, Type b) {
   return a.getIntOrFloatBitWidth() >= b.getIntOrFloatBitWidth() ? a : b;
 }
 
+/// Arithmetic on bools as PyTorch does it: + and max are or, * and min are and.
+std::optional<Value> boolPayload(Operation *op, OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<aten::AddOp, aten::MaximumOp>(op))
+    return arith::OrIOp::create(b, loc, x, y).getResult();
+  if (isa<aten::MulOp, aten::MinimumOp>(op))
+    return arith::AndIOp::create(b, loc, x, y).getResult();
+  return std::nullopt;
+}
+
 Value binaryPayload(Operation *op, OpBuilder &b, Location loc, Value x, Value y) {
   Type type = x.getType();
   bool isFloat = isa<FloatType>(type);
+  bool isBool = type.isInteger(1);
+  if (isBool)
+    if (std::optional<Value> result = boolPayload(op, b, loc, x, y))
+      return *result;
   FloatMath m{b, loc, type};
   auto scaled = [&](Value v, APFloat alpha) -> Value {
     double a = alpha.convertToDouble();
@@ -171,6 +203,9 @@ Value binaryPayload(Operation *op, OpBuilder &b, Location loc, Value x, Value y)
   auto compare = [&](arith::CmpFPredicate fp, arith::CmpIPredicate ip) -> Value {
     if (isFloat)
       return arith::CmpFOp::create(b, loc, fp, x, y);
+    // Bools order false < true: unsigned.
+    if (isBool)
+      ip = toUnsigned(ip);
     return arith::CmpIOp::create(b, loc, ip, x, y);
   };
   using FP = arith::CmpFPredicate;

@@ -17,8 +17,6 @@ using namespace ampc::aten_to_linalg;
 
 namespace {
 
-Value zerosLike(OpBuilder &b, Location loc, RankedTensorType type) { return zerosOf(b, loc, type); }
-
 /// beta * addend + alpha * product, with the addend broadcast.
 Value addScaledProduct(OpBuilder &b, Location loc, Value addend, Value product, double beta,
                        double alpha) {
@@ -38,7 +36,7 @@ Value addScaledProduct(OpBuilder &b, Location loc, Value addend, Value product, 
 }
 
 Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs, RankedTensorType type) {
-  Value init = zerosLike(b, loc, type);
+  Value init = zerosOf(b, loc, type);
   if (type.getRank() == 3)
     return linalg::BatchMatmulOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{init}).getResult(0);
   return linalg::MatmulOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{init}).getResult(0);
@@ -210,7 +208,7 @@ struct EmbeddingLowering : OpConversionPattern<aten::EmbeddingOp> {
     Value result = buildGeneric(
         rewriter, loc, indices, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          Value row = clampedIndex(b, l, args[0], tensorType(weight).getDimSize(0));
           Value col = linalg::IndexOp::create(b, l, rank - 1);
           Value v = tensor::ExtractOp::create(b, l, weight, ValueRange{row, col});
           if (!frozen)

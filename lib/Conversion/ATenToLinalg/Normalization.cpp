@@ -20,7 +20,7 @@ namespace {
 /// (those dimensions dropped), `x - mean`, and how a loop over `x` reads a
 /// statistic.
 struct Moments {
-  Value mean, var, centered;
+  Value mean, var, centered, squares;
   AffineMap statMap;
 };
 
@@ -61,7 +61,7 @@ Moments momentsOver(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims)
                                      return arith::MulFOp::create(nb, l, a[0], a[0]);
                                    });
   Value var = meanOver(b, loc, squares, dims, /*keepdim=*/false);
-  return {mean, var, centered, statMap};
+  return {mean, var, centered, squares, statMap};
 }
 
 /// 1 / sqrt(var + eps), elementwise.
@@ -279,8 +279,13 @@ struct ReductionLowering : OpConversionPattern<OpTy> {
     SmallVector<int64_t> dims = reducedDims(op.getDim(), tensorType(x).getRank());
     bool keep = op.getKeepdim();
     Value result;
-    if constexpr (std::is_same_v<OpTy, aten::SumOp>)
+    if constexpr (std::is_same_v<OpTy, aten::SumOp>) {
+      // Bools and narrower integers sum in the result's type (mask.sum() is int64).
+      RankedTensorType type = tensorType(x);
+      x = broadcastAndConvert(rewriter, loc, x,
+                              type.clone(op.getResult().getType().getElementType()));
       result = reduceKeeping(rewriter, loc, x, dims, ReductionKind::Sum, keep);
+    }
     else if constexpr (std::is_same_v<OpTy, aten::AmaxOp>)
       result = reduceKeeping(rewriter, loc, x, dims, ReductionKind::Max, keep);
     else if constexpr (std::is_same_v<OpTy, aten::AminOp>)
@@ -291,11 +296,7 @@ struct ReductionLowering : OpConversionPattern<OpTy> {
       // var: centered squares summed, divided by count - correction.
       Moments m = momentsOver(rewriter, loc, x, dims);
       RankedTensorType type = tensorType(x);
-      Value squares = buildElementwise(rewriter, loc, m.centered, type,
-                                       [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                         return arith::MulFOp::create(b, l, a[0], a[0]);
-                                       });
-      Value sum = reduceKeeping(rewriter, loc, squares, dims, ReductionKind::Sum, keep);
+      Value sum = reduceKeeping(rewriter, loc, m.squares, dims, ReductionKind::Sum, keep);
       int64_t count = 1;
       for (int64_t d : dims)
         count *= type.getDimSize(d);

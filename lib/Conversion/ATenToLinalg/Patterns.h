@@ -57,6 +57,11 @@ mlir::Value meanOver(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 mlir::Value reduceKeeping(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                           llvm::ArrayRef<int64_t> dims, ReductionKind kind, bool keepdim);
 
+/// An integer index as an `index` clamped to [0, size): PyTorch raises for
+/// an index out of range; a compiled step cannot, and never reads outside
+/// the tensor instead.
+mlir::Value clampedIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value index, int64_t size);
+
 /// An i64 tensor constant.
 mlir::Value indexConstant(mlir::OpBuilder &b, mlir::Location loc,
                           llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> values);

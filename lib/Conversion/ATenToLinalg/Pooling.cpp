@@ -269,9 +269,13 @@ struct UpsampleBilinear2dLowering : OpConversionPattern<aten::UpsampleBilinear2d
       SmallVector<int64_t> lower, upper;
       SmallVector<float> w0, w1;
       for (int64_t i = 0; i < outSize; ++i) {
+        if (outSize == inSize) { // PyTorch copies rows through, whatever the scale
+          lower.push_back(i), upper.push_back(i), w0.push_back(1.0f), w1.push_back(0.0f);
+          continue;
+        }
         float real = alignCorners ? scale * static_cast<float>(i)
                                   : std::max(scale * (static_cast<float>(i) + 0.5f) - 0.5f, 0.0f);
-        int64_t index = static_cast<int64_t>(real);
+        int64_t index = std::min(static_cast<int64_t>(real), inSize - 1);
         int64_t step = index < inSize - 1 ? 1 : 0;
         float lambda = std::min(std::max(real - static_cast<float>(index), 0.0f), 1.0f);
         lower.push_back(index);

@@ -3,18 +3,29 @@ ops with real shapes (torch.fx.experimental.proxy_tensor, functionalized so
 in-place ops arrive as values), every node stamped with the module path and
 the model source line that made it."""
 import contextlib
+import functools
+import os
 import sys
 import threading
 
+import functorch
+import torch
 from functorch.experimental import functionalize
 from torch.fx.experimental import proxy_tensor
 from torch.nn.utils import stateless
 
 from .errors import ExportError
 
-# Frames from these folders are library code; the first frame outside them
-# is the model's own line.
-_LIBRARY_PARTS = ("/torch/", "/functorch/", "/ampc/torch/", "/contextlib.py", "/functools.py")
+# Frames from these folders and files are library code; the first frame
+# outside them is the model's own line (a model under a folder named
+# "torch", as examples/torch/, is still the model).
+_LIBRARY_DIRS = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch, functorch)) + (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+_LIBRARY_FILES = (contextlib.__file__, functools.__file__)
+
+
+def _is_library(filename):
+    return filename.startswith(_LIBRARY_DIRS) or filename in _LIBRARY_FILES or filename.startswith("<")
 _LOCK = threading.Lock()
 _POSITIONS = {}
 
@@ -38,7 +49,7 @@ def user_frame():
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not any(part in filename for part in _LIBRARY_PARTS) and not filename.startswith("<"):
+        if not _is_library(filename):
             return filename, frame.f_lineno, _column(frame)
         frame = frame.f_back
     return None
@@ -100,7 +111,7 @@ def _trace_location(error):
     tb, location = error.__traceback__, ""
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if not any(part in filename for part in _LIBRARY_PARTS):
+        if not _is_library(filename):
             location = " (at %s:%d)" % (filename, tb.tb_lineno)
         tb = tb.tb_next
     return location
@@ -108,27 +119,49 @@ def _trace_location(error):
 
 class Captured:
     """The traced graph and what its placeholders are: `state` names (params
-    then buffers, state_dict names) in placeholder order, then the inputs."""
+    then buffers, state_dict names) in placeholder order, then the inputs.
+    `aliases` maps the other state_dict names of a shared (tied) parameter
+    or buffer to the name it is traced under."""
 
-    def __init__(self, graph_module, state_names, params, buffers, num_inputs):
+    def __init__(self, graph_module, state_names, params, buffers, num_inputs, aliases):
         self.graph_module = graph_module
         self.state_names = state_names
         self.params = params        # name -> nn.Parameter
         self.buffers = buffers      # name -> tensor (values at capture time)
         self.num_inputs = num_inputs
+        self.aliases = aliases
+
+
+def _aliases(module):
+    """Every state_dict name of a tensor that module.named_parameters() or
+    named_buffers() lists under another name (tied weights)."""
+    canonical = {}
+    for name, tensor in list(module.named_parameters()) + list(module.named_buffers()):
+        canonical.setdefault(id(tensor), name)
+    aliases = {}
+    for prefix, sub in module.named_modules(remove_duplicate=False):
+        for name, tensor in list(sub._parameters.items()) + list(sub._buffers.items()):
+            full = "%s.%s" % (prefix, name) if prefix else name
+            if tensor is not None and canonical.get(id(tensor), full) != full:
+                aliases[full] = canonical[id(tensor)]
+    return aliases
 
 
 def capture(module, example_inputs):
     """Traces `module(*example_inputs)` at the ATen level. Buffers the
-    forward updates (BatchNorm statistics) are left as they were."""
+    forward updates (BatchNorm statistics) are left as they were; a tied
+    parameter is one parameter, read under each of its names."""
     params = dict(module.named_parameters())
     buffers = {name: value.detach().clone() for name, value in module.named_buffers()}
     names = list(params) + list(buffers)
+    aliases = _aliases(module)
     # Tracing runs the forward on copies of the buffers, which it may update.
     state = [params[n] for n in params] + [buffers[n].clone() for n in buffers]
 
     def forward(state_values, *inputs):
-        return stateless.functional_call(module, dict(zip(names, state_values)), tuple(inputs))
+        values = dict(zip(names, state_values))
+        values.update((alias, values[name]) for alias, name in aliases.items())
+        return stateless.functional_call(module, values, tuple(inputs))
 
     scope = _Scope()
     with _LOCK, _stamping_tracer(scope), _module_scopes(module, scope):
@@ -143,4 +176,4 @@ def capture(module, example_inputs):
                            "flow, .item(), a size computed from data): ampc compiles one graph")
             raise ExportError("tracing %s failed: %s%s" % (
                 type(module).__name__, message or type(error).__name__, _trace_location(error))) from None
-    return Captured(graph_module, names, params, buffers, len(example_inputs))
+    return Captured(graph_module, names, params, buffers, len(example_inputs), aliases)

@@ -23,13 +23,16 @@ class Exported:
     """What export() made: `text` (the MLIR module), the state_dict names of
     the `params` and `buffers` the function takes (argument order, after the
     `num_inputs` inputs), `param_arguments` (the params' argument numbers,
-    amp-differentiate's params=) and `rng`, the name of the random-number
-    state buffer (None when the forward draws no random numbers)."""
+    amp-differentiate's params=), `rng`, the name of the random-number
+    state buffer (None when the forward draws no random numbers), and
+    `aliases`, the other state_dict names of tied parameters."""
 
-    def __init__(self, text, params, buffers, num_inputs, param_arguments, rng=None):
+    def __init__(self, text, params, buffers, num_inputs, param_arguments, rng=None, aliases=None):
         self.text, self.params, self.buffers, self.num_inputs = text, params, buffers, num_inputs
         self.param_arguments = param_arguments
         self.rng = rng
+        # Other state_dict names of tied parameters: alias -> traced name.
+        self.aliases = dict(aliases or {})
 
     def __str__(self):
         return self.text
@@ -67,4 +70,4 @@ def export(module, example_inputs, name="forward"):
     params = list(importer.params)
     param_arguments = [len(example_inputs) + i for i in range(len(params))]
     return Exported(text, params, list(importer.buffers), len(example_inputs), param_arguments,
-                    importer.rng_name if importer.rng is not None else None)
+                    importer.rng_name if importer.rng is not None else None, captured.aliases)

@@ -142,13 +142,19 @@ class Op:
         out = meta.dtype if isinstance(meta, TensorMetadata) else None
         if out is not None and out != torch.bool:
             return out
+        # A comparison: the type PyTorch compares in (ids < 2.5 in float).
+        tensor, number = None, None
         for spec in self.operands:
             value = args.get(spec.rstrip("?"))
-            if isinstance(value, torch.fx.Node):
-                meta = value.meta.get("tensor_meta")
-                if meta is not None and hasattr(meta, "dtype"):
-                    return meta.dtype
-        return torch.float32
+            if isinstance(value, torch.fx.Node) and isinstance(value.meta.get("tensor_meta"), TensorMetadata):
+                tensor = value.meta["tensor_meta"].dtype
+            elif isinstance(value, (bool, int, float)):
+                number = value
+        if tensor is None:
+            return torch.float32
+        if number is None:
+            return tensor
+        return torch.result_type(torch.empty((), dtype=tensor), number)
 
 
 def arg(name, kind, default=None):
@@ -270,8 +276,6 @@ OPS.update({
     "aten.cat.default": Op("cat", ["tensors"], {"dim": lambda im, n, a: i64(im.dim(n, a["dim"], im.rank(a["tensors"][0])))}),
     "aten.stack.default": Op("stack", ["tensors"], {"dim": lambda im, n, a: i64(im.dim(n, a["dim"], im.rank(a["tensors"][0]) + 1))}),
     "aten.flip.default": Op("flip", ["self"], {"dims": dims("dims")}),
-    "aten.slice_scatter.default": Op("slice_scatter", ["self", "src"], {}),  # attrs: see _slice_attrs
-    "aten.select_scatter.default": Op("select_scatter", ["self", "src"], {}),
 })
 # Reshapes of every kind: the result type holds the shape.
 for _name in ("view.default", "_unsafe_view.default", "_reshape_alias.default", "reshape.default",
@@ -281,6 +285,13 @@ for _name in ("view.default", "_unsafe_view.default", "_reshape_alias.default", 
 for _name in ("expand.default", "expand_copy.default"):
     OPS["aten." + _name] = Op("expand", ["self"])
 
+# aten ops whose lowering computes in floating point only.
+FLOAT_OPS = set(_UNARY) | {
+    "gelu", "leaky_relu", "hardtanh", "elu", "softplus", "pow.Tensor_Scalar", "pow.Tensor_Tensor",
+    "mm", "addmm", "bmm", "baddbmm", "convolution", "native_batch_norm",
+    "native_layer_norm", "native_group_norm", "_softmax", "_log_softmax", "mean", "amax", "amin", "var",
+    "max_pool2d", "avg_pool2d", "_adaptive_avg_pool2d", "upsample_nearest2d", "upsample_bilinear2d"}
+
 # Ops that are the identity on values.
 IDENTITY = {"aten.clone.default", "aten.alias.default", "aten.lift_fresh_copy.default",
             "aten.contiguous.default", "aten.lift_fresh.default"}
@@ -288,10 +299,22 @@ IDENTITY = {"aten.clone.default", "aten.alias.default", "aten.lift_fresh_copy.de
 SHAPE_ONLY = {"aten.empty_like.default", "aten.zeros_like.default", "aten.ones_like.default",
               "aten.full_like.default", "aten.new_zeros.default", "aten.new_ones.default",
               "aten.new_full.default", "aten.new_empty.default", "aten.new_empty_strided.default"}
-RANDOM = {"aten.bernoulli_.float", "aten.bernoulli.p", "aten.rand_like.default", "aten.rand.default",
-          "aten.native_dropout.default", "aten.uniform_.default", "aten.randn.default",
-          "aten.randn_like.default", "aten.normal_.default", "aten.randint.low",
-          "aten.randperm.default", "aten.bernoulli.default", "aten.bernoulli_.Tensor"}
+# Random ops are never evaluated at import (that would freeze one draw):
+# anything taking a Generator, or named like a sampler.
+_SAMPLERS = {"rand", "randn", "randint", "randperm", "bernoulli", "normal", "uniform", "multinomial",
+             "poisson", "exponential", "geometric", "cauchy", "log_normal", "random", "native_dropout",
+             "dropout", "rrelu", "feature_dropout", "alpha_dropout"}
+
+
+def is_random(target):
+    schema = target._schema
+    if any("Generator" in str(a.type) for a in schema.arguments):
+        return True
+    base = schema.name.split("::")[-1]
+    for suffix in ("_functional", "_like", "_"):
+        if base.endswith(suffix):
+            base = base[:-len(suffix)]
+    return base in _SAMPLERS
 
 
 def bind(node):
@@ -379,13 +402,14 @@ class Importer:
                 items[user.args[1]] = user.meta["tensor_meta"]
         if not items:
             raise self.error(node, "produces no tensor ampc can type")
-        count = max(items) + 1
         if str(node.target).startswith(("aten.split", "aten.unsafe_split", "aten.unbind")):
-            count = len(self.split_sizes(node))
-        missing = [i for i in range(count) if i not in items]
-        if missing and not str(node.target).startswith("aten.max_pool2d"):
-            return [items.get(i) or self.piece_meta(node, i) for i in range(count)]
-        return [items[i] for i in sorted(items)]
+            # Pieces nobody reads have no getitem: their types come from the sizes.
+            return [items.get(i) or self.piece_meta(node, i) for i in range(len(self.split_sizes(node)))]
+        count = max(items) + 1
+        if len(items) != count:
+            raise self.error(node, "internal: the types of results %s are unknown"
+                             % [i for i in range(count) if i not in items])
+        return [items[i] for i in range(count)]
 
     def split_sizes(self, node):
         """The pieces' sizes of a split or unbind, from the operand's shape."""
@@ -489,6 +513,11 @@ class Importer:
                 else [(list(m.shape), m.dtype) for m in meta]
         for _, dtype in results:
             self.check_dtype(node, dtype)
+        if name in FLOAT_OPS:
+            for value in list(operands) + [Value("", s, d) for s, d in results]:
+                if value.dtype != torch.float32 and value is not self.rng:
+                    raise self.error(node, "computes on %s tensors; ampc has it for float32 only"
+                                     % value.dtype)
         ssa = self.fresh()
         attr_text = ""
         if attrs:
@@ -519,8 +548,9 @@ class Importer:
                               % (len(placeholders), len(names), self.captured.num_inputs))
         state = dict(zip(placeholders, names))
         self.state_of = state
-        mutated, roots = self.mutated_buffers(nodes, state)
+        roots = self.write_backs(nodes, state)
         live = self.live_nodes(nodes, roots)
+        mutated = self.mutated_buffers(nodes, state, live)
         # Arguments: the inputs, then the params, then the updated buffers.
         for node in placeholders[len(names):]:
             meta = self.meta(node)
@@ -557,24 +587,36 @@ class Importer:
                 self.visit(node)
         return self.finish(output)
 
-    def mutated_buffers(self, nodes, state):
-        """Buffers the forward updates (names), and the nodes that write
-        them back (roots of the live graph besides the output)."""
-        mutated, roots = set(), []
+    def write_backs(self, nodes, state):
+        """The copy_ nodes that write a new value back into a buffer (roots
+        of the live graph besides the output)."""
+        roots = []
         for node in nodes:
-            if node.op != "call_function":
+            if str(node.target) == "aten.copy_.default" and node.args[0] in state:
+                name = state[node.args[0]]
+                if name in self.captured.params:
+                    raise self.error(node, "writes parameter '%s' in forward; ampc updates parameters "
+                                           "only through the optimizer" % name)
+                roots.append(node)
+        return roots
+
+    def mutated_buffers(self, nodes, state, live):
+        """Names of the buffers the forward updates: written back by copy_,
+        or the running statistics of a training-mode batch norm."""
+        mutated = set()
+        for node in nodes:
+            if node not in live or node.op != "call_function":
                 continue
             target = str(node.target)
             if target == "aten.copy_.default" and node.args[0] in state:
                 mutated.add(state[node.args[0]])
-                roots.append(node)
             elif target == "aten.native_batch_norm.default":
                 args = bind(node)
                 if args["training"]:
                     for key in ("running_mean", "running_var"):
                         if args[key] in state:
                             mutated.add(state[args[key]])
-        return mutated, roots
+        return mutated
 
     @staticmethod
     def live_nodes(nodes, roots):
@@ -593,14 +635,14 @@ class Importer:
             base = self.values[node.args[0]]
             item = base[node.args[1]]
             if item is None:
-                raise self.error(node, "reads the pooling indices (return_indices=True, max_unpool); "
-                                       "ampc computes only the pooled values")
+                raise self.error(node, "reads a result ampc does not compute (the pooling indices of "
+                                       "return_indices=True or max_unpool, dropout's mask)")
             self.values[node] = item
             return
         if not isinstance(node.target, torch._ops.OpOverload):
             raise self.error(node, "is not an ATen operator; ampc imports ATen graphs")
         args = bind(node)
-        if target in RANDOM:
+        if is_random(node.target):
             self.values[node] = self.random(node, target, args)
             return
         if target in SHAPE_ONLY or self.is_constant(node):
@@ -686,6 +728,17 @@ class Importer:
             stream = self.streams
             self.streams += 1
             return self.op(node, "rand", [self.rng_state()], {"stream": i64(stream)})
+        if target in ("aten.uniform_.default", "aten.uniform.default"):
+            low, high = float(args["from"]), float(args["to"])
+            stream = self.streams
+            self.streams += 1
+            shape = self.shape_of(node)
+            u = self.op(node, "rand", [self.rng_state()], {"stream": i64(stream)},
+                        results=[(shape, torch.float32)])
+            scaled = self.op(node, "mul", [u, self.operand(node, high - low)], {},
+                             results=[(shape, torch.float32)])
+            return self.op(node, "add", [scaled, self.operand(node, low)], {},
+                           results=[(shape, torch.float32)])
         if target == "aten.native_dropout.default":
             x = self.operand(node, args["input"])
             p, train = float(args["p"]), args["train"]
@@ -696,7 +749,7 @@ class Importer:
             scale = self.operand(node, 1.0 / (1.0 - p) if p < 1.0 else 0.0)
             return (self.op(node, "mul", [kept, scale], {}, results=[(x.shape, x.dtype)]), None)
         raise self.error(node, "draws random numbers of a kind ampc does not generate (it has "
-                               "bernoulli, for dropout and stochastic depth, and uniform rand)")
+                               "bernoulli, for dropout and stochastic depth, and uniform: rand, uniform_)")
 
     def bernoulli(self, node, p, shape):
         stream = self.streams
@@ -817,16 +870,21 @@ def _batch_norm(im, node, args):
         value = args[key]
         if value is None:
             sizes.append(0)
+            continue
+        # ATen updates the statistics in place, which functionalization does
+        # not see: a second call of the same BatchNorm reads the first's update.
+        if key.startswith("running") and im.state_of.get(value) in im.buffer_updates:
+            operands.append(im.buffer_updates[im.state_of[value]])
         else:
             operands.append(im.operand(node, value))
-            sizes.append(1)
+        sizes.append(1)
     channels = x.shape[1]
     running = channels if args["running_mean"] is not None else 0
     saved = channels if training else 0
     results = [(x.shape, x.dtype), ([saved], x.dtype), ([saved], x.dtype), ([running], x.dtype),
                ([running], x.dtype)]
     values = im.op(node, "native_batch_norm", operands, {
-        "training": boolean(training), "momentum": f64(args["momentum"] if args["momentum"] is not None else 0.0),
+        "training": boolean(training), "momentum": f64(args["momentum"]),
         "eps": f64(args["eps"]), "operandSegmentSizes": "array<i32: %s>" % ", ".join(map(str, sizes))},
         results=results)
     if training:
@@ -879,6 +937,25 @@ def _upsample(mode):
     return handler
 
 
+# Views that keep their base's storage offset, and views that move it.
+_KEEPS_OFFSET = {"aten.view.default", "aten._reshape_alias.default", "aten._unsafe_view.default",
+                 "aten.unsqueeze.default", "aten.squeeze.dim", "aten.squeeze.default", "aten.alias.default",
+                 "aten.detach.default", "aten.reshape.default", "aten.flatten.using_ints"}
+_MOVES_OFFSET = {"aten.slice.Tensor", "aten.select.int", "aten.split.Tensor", "aten.unbind.int",
+                 "aten.narrow.default", "aten.as_strided.default", "aten.diagonal.default",
+                 "aten.split_with_sizes.default", "aten.unsafe_split.Tensor", "aten.chunk.default"}
+
+
+def _may_be_offset_view(node):
+    """Whether `node` may be a view that does not start at its storage's
+    first element (as_strided offsets count from the storage)."""
+    while isinstance(node, torch.fx.Node) and str(node.target) in _KEEPS_OFFSET:
+        node = node.args[0]
+    if isinstance(node, torch.fx.Node) and node.target is operator.getitem:
+        node = node.args[0]
+    return isinstance(node, torch.fx.Node) and str(node.target) in _MOVES_OFFSET
+
+
 def _row_major(shape, stride):
     """Whether `stride` is the row-major layout of `shape` (size-1 dims aside)."""
     return all(s == math.prod(shape[d + 1:]) for d, (s, n) in enumerate(zip(stride, shape)) if n > 1)
@@ -890,11 +967,14 @@ def _as_strided(im, node, args):
     source = args["self"]
     x = im.operand(node, source)
     meta = source.meta.get("tensor_meta") if isinstance(source, torch.fx.Node) else None
-    if meta is None or not _row_major(meta.shape, meta.stride):
-        raise im.error(node, "re-strides a tensor that is not contiguous; ampc follows values, "
-                             "not storage")
+    if meta is None or not _row_major(meta.shape, meta.stride) or _may_be_offset_view(source):
+        raise im.error(node, "re-strides a tensor that may not start its own storage (a view, a "
+                             "slice); ampc follows values, not storage")
     size, stride = list(args["size"]), list(args["stride"])
     offset = args.get("storage_offset") or 0
+    reach = offset + sum((n - 1) * s for n, s in zip(size, stride) if n > 0)
+    if any(s < 0 for s in stride) or reach >= math.prod(x.shape):
+        raise im.error(node, "reads past the end of its operand's elements")
     if offset == 0 and math.prod(size) == math.prod(x.shape) and _row_major(size, stride):
         return im.op(node, "view", [x], {})
     positions = torch.full(size, offset, dtype=torch.int64)
@@ -905,6 +985,16 @@ def _as_strided(im, node, args):
     flat = im.op(node, "view", [x], {}, results=[([math.prod(x.shape)], x.dtype)])
     index = im.operand(node, Const(positions))
     return im.op(node, "index", [flat, index], {"indexed_dims": i64s([0])})
+
+
+def _bitwise(name):
+    """bitwise ops on bools (PyTorch's ~mask, mask & other) as logical ones."""
+    def handler(im, node, args):
+        operands = [im.operand(node, args[k], torch.bool) for k in ("self", "other") if k in args]
+        if any(v.dtype != torch.bool for v in operands):
+            raise im.error(node, "computes bitwise on integers; ampc has it for bool tensors only")
+        return im.op(node, name, operands, {})
+    return handler
 
 
 def _embedding(im, node, args):
@@ -924,7 +1014,7 @@ def _rsub(im, node, args):
     meta = im.meta(node)
     other = im.operand(node, args["other"], meta.dtype)
     return im.op(node, "sub", [other, im.operand(node, args["self"], meta.dtype)],
-                 {"alpha": f64(args.get("alpha") or 1.0)})
+                 {"alpha": f64(1.0 if args.get("alpha") is None else args["alpha"])})
 
 
 def _pow_scalar(im, node, args):
@@ -960,6 +1050,9 @@ SPECIAL = {
     "aten.upsample_bilinear2d.default": _upsample("bilinear"),
     "aten.embedding.default": _embedding,
     "aten.as_strided.default": _as_strided,
+    "aten.bitwise_not.default": _bitwise("logical_not"),
+    "aten.bitwise_and.Tensor": _bitwise("logical_and"),
+    "aten.bitwise_or.Tensor": _bitwise("logical_or"),
     "aten.div.Tensor_mode": _div_mode,
     "aten.rsub.Scalar": _rsub, "aten.rsub.Tensor": _rsub,
     "aten.pow.Scalar": _pow_scalar,

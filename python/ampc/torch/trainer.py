@@ -94,6 +94,7 @@ class Trainer:
         if _openmp.torch_came_first():
             _warn_split_pool()
         self.rng_name = getattr(exported, "rng", None)
+        self.aliases = dict(getattr(exported, "aliases", {}))
         self.compiled = _loader.load(library)
         state = module.state_dict()
         # The random-number state starts from torch's generator, so that
@@ -155,6 +156,10 @@ class Trainer:
         state = collections.OrderedDict(
             (k, v.detach().clone()) for k, v in self.module.state_dict().items())
         state.update((k, v) for k, v in self.parameters().items() if k in state)
+        # A tied parameter is trained once and listed under each of its names.
+        for alias, name in self.aliases.items():
+            if alias in state and name in state:
+                state[alias] = state[name]
         return state
 
     def load_state_dict(self, state_dict, strict=True):

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -143,16 +144,27 @@ static LogicalResult verifyBroadcastingOp(Operation *op) {
   return expectShape(op, op->getResult(0), shape);
 }
 
-// Each binary op: broadcasting, and i1 results for comparisons.
+/// True division and pow compute in floating point (ATen's div of two
+/// integer tensors is a float tensor).
+static LogicalResult verifyFloatResult(Operation *op) {
+  if (failed(verifyBroadcastingOp(op)))
+    return failure();
+  if (!isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())))
+    return op->emitOpError("computes in floating point: its result must be a float tensor");
+  return success();
+}
+
+LogicalResult DivOp::verify() { return verifyFloatResult(*this); }
+LogicalResult PowTensorTensorOp::verify() { return verifyFloatResult(*this); }
+
+// Each other binary op: broadcasting (comparisons give i1).
 #define AMPC_ATEN_BINARY_VERIFIER(OP)                                                      \
   LogicalResult OP::verify() { return verifyBroadcastingOp(*this); }
 AMPC_ATEN_BINARY_VERIFIER(AddOp)
 AMPC_ATEN_BINARY_VERIFIER(SubOp)
 AMPC_ATEN_BINARY_VERIFIER(MulOp)
-AMPC_ATEN_BINARY_VERIFIER(DivOp)
 AMPC_ATEN_BINARY_VERIFIER(MaximumOp)
 AMPC_ATEN_BINARY_VERIFIER(MinimumOp)
-AMPC_ATEN_BINARY_VERIFIER(PowTensorTensorOp)
 AMPC_ATEN_BINARY_VERIFIER(EqOp)
 AMPC_ATEN_BINARY_VERIFIER(NeOp)
 AMPC_ATEN_BINARY_VERIFIER(LtOp)

@@ -15,7 +15,8 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 
 def ATen_Tensor : RankedTensorOf<[AnyInteger, AnyFloat]>;
-def ATen_FloatTensor : RankedTensorOf<[AnyFloat]>;
+// ampc.torch imports float32 models; the lowerings build f32 constants.
+def ATen_FloatTensor : RankedTensorOf<[F32]>;
 def ATen_IndexTensor : RankedTensorOf<[I64, I32]>;
 def ATen_BoolTensor : RankedTensorOf<[I1]>;
 def ATen_RngState : 1DTensorOf<[I64]>;
@@ -64,8 +65,12 @@ def ATen_LeakyReluOp : ATen_UnaryOp<"leaky_relu", "x > 0 ? x : negative_slope * 
     (ins F64Attr:$negative_slope)>;
 def ATen_HardtanhOp : ATen_UnaryOp<"hardtanh", "min(max(x, min_val), max_val)",
     (ins F64Attr:$min_val, F64Attr:$max_val)>;
-def ATen_ClampOp : ATen_UnaryOp<"clamp", "x clamped to [min, max] (either may be absent)",
-    (ins OptionalAttr<F64Attr>:$min, OptionalAttr<F64Attr>:$max)>;
+def ATen_ClampOp : ATen_Op<"clamp", [Pure, SameOperandsAndResultType]> {
+  let summary = "x clamped to [min, max] (either may be absent), floats or integers";
+  let arguments = (ins ATen_Tensor:$self, OptionalAttr<F64Attr>:$min, OptionalAttr<F64Attr>:$max);
+  let results = (outs ATen_Tensor:$result);
+  let assemblyFormat = "$self attr-dict `:` type($result)";
+}
 def ATen_EluOp : ATen_UnaryOp<"elu",
     "x > 0 ? scale * x : scale * alpha * (exp(x * input_scale) - 1)",
     (ins F64Attr:$alpha, F64Attr:$scale, F64Attr:$input_scale)>;
@@ -302,17 +307,19 @@ def ATen_LogSoftmaxOp : ATen_SoftmaxOp<"_log_softmax", "log-softmax">;
 // Reductions
 //===----------------------------------------------------------------------===//
 
-class ATen_ReductionOp<string mnemonic, string what, dag extra = (ins)> : ATen_Op<mnemonic, [Pure]> {
+class ATen_ReductionOp<string mnemonic, string what, dag extra = (ins),
+                       Type element = ATen_FloatTensor> : ATen_Op<mnemonic, [Pure]> {
   let summary = what;
   let description = "`aten." # mnemonic # "`: " # what # " over the dimensions in `dim` "
                     "(every dimension when empty), keeping them as size 1 with `keepdim`.";
-  let arguments = !con((ins ATen_FloatTensor:$self, DenseI64ArrayAttr:$dim,
+  let arguments = !con((ins element:$self, DenseI64ArrayAttr:$dim,
                             DefaultValuedAttr<BoolAttr, "false">:$keepdim), extra);
-  let results = (outs ATen_FloatTensor:$result);
+  let results = (outs element:$result);
   let assemblyFormat = "$self attr-dict `:` type($self) `->` type($result)";
   let hasVerifier = 1;
 }
-def ATen_SumOp : ATen_ReductionOp<"sum", "the sum">;
+def ATen_SumOp : ATen_ReductionOp<"sum", "the sum (of bools and integers too, in the result's type)",
+                                  (ins), ATen_Tensor>;
 def ATen_MeanOp : ATen_ReductionOp<"mean", "the mean">;
 def ATen_AmaxOp : ATen_ReductionOp<"amax", "the maximum">;
 def ATen_AminOp : ATen_ReductionOp<"amin", "the minimum">;
@@ -462,7 +469,7 @@ def ATen_SelectScatterOp : ATen_Op<"select_scatter", [Pure]> {
 }
 
 def ATen_CatOp : ATen_Op<"cat", [Pure]> {
-  let summary = "tensors joined along `dim`";
+  let summary = "tensors joined along `dim` (converted to the result's element type)";
   let arguments = (ins Variadic<ATen_Tensor>:$tensors, ATen_Int:$dim);
   let results = (outs ATen_Tensor:$result);
   let assemblyFormat = "$tensors attr-dict `:` functional-type(operands, results)";
@@ -470,7 +477,7 @@ def ATen_CatOp : ATen_Op<"cat", [Pure]> {
 }
 
 def ATen_StackOp : ATen_Op<"stack", [Pure]> {
-  let summary = "tensors of one shape joined along a new dimension `dim`";
+  let summary = "tensors of one shape joined along a new dimension `dim` (converted to the result's element type)";
   let arguments = (ins Variadic<ATen_Tensor>:$tensors, ATen_Int:$dim);
   let results = (outs ATen_Tensor:$result);
   let assemblyFormat = "$tensors attr-dict `:` functional-type(operands, results)";
