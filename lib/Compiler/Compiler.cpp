@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "HostTarget.h"
+#include "ParallelCodegen.h"
 
 #include "ampc/Codegen/CPU/Passes.h"
 #include "ampc/Training/Passes.h"
@@ -20,6 +21,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -32,6 +34,7 @@
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
@@ -185,7 +188,7 @@ static SmallVector<std::string> undefinedSymbols(StringRef linkerOutput) {
 /// given: found next to the output first ($ORIGIN), then where it was at
 /// link time. Undefined symbols are link errors (-z defs): a library that
 /// could not be loaded is never written.
-static LogicalResult linkShared(Location loc, StringRef object, StringRef output,
+static LogicalResult linkShared(Location loc, ArrayRef<std::string> objects, StringRef output,
                                 ArrayRef<std::string> runtimes, bool runnerUtils,
                                 SmallVectorImpl<std::string> &undefined) {
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
@@ -199,10 +202,10 @@ static LogicalResult linkShared(Location loc, StringRef object, StringRef output
   // -Bsymbolic: the library's calls to its own functions bind inside it. A
   // step named like a libc function (`step`, glibc's regexp step()) would
   // otherwise call libc's.
-  SmallVector<StringRef> args{*cc,       "-shared",  "-o",
-                              output,    object,     "-Wl,-u,ampc_cpu_missing_feature",
-                              owned[0],  "-lm",      "-Wl,-z,defs",
-                              "-Wl,-Bsymbolic"};
+  SmallVector<StringRef> args{*cc, "-shared", "-o", output};
+  args.append(objects.begin(), objects.end());
+  args.append({"-Wl,-u,ampc_cpu_missing_feature", owned[0], "-lm", "-Wl,-z,defs",
+               "-Wl,-Bsymbolic"});
   if (!runtimes.empty()) {
     std::string rpath = "-Wl,-rpath,$ORIGIN";
     for (const std::string &runtime : runtimes) {
@@ -363,6 +366,22 @@ static void addPackedEntryPoints(llvm::Module &module, ArrayRef<std::string> nam
 }
 
 /// A constructor that sets the library's thread count when it is loaded.
+/// The functions a CPU library exports (the steps, their C wrappers and
+/// packed entry points) hold glue once amp-cpu-outline-kernels has moved
+/// every loop nest into a kernel of its own: allocations, calls into the
+/// kernels and oneDNN, frees. They are compiled without optimization (and
+/// with LLVM's fast instruction selector): a ResNet's step is one basic
+/// block of thousands of instructions, where -O2's instruction selection
+/// spends most of a compile, and its instructions run once per step.
+static void compileGlueFast(llvm::Module &module) {
+  for (llvm::Function &function : module) {
+    if (function.isDeclaration() || function.hasLocalLinkage())
+      continue;
+    function.addFnAttr(llvm::Attribute::OptimizeNone);
+    function.addFnAttr(llvm::Attribute::NoInline);
+  }
+}
+
 static void addThreadsConstructor(llvm::Module &module, unsigned threads) {
   llvm::LLVMContext &context = module.getContext();
   llvm::Type *i32 = llvm::Type::getInt32Ty(context);
@@ -793,6 +812,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
             (*entry)["packed_symbol"] = ("_mlir_packed_" + *name).str();
           }
     addPackedEntryPoints(*llvmModule, names);
+    compileGlueFast(*llvmModule);
   }
   if (options.emit == Emit::Shared) {
     if (options.target == Target::CUDA)
@@ -806,9 +826,12 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   }
   if (options.target == Target::CPU && options.threads)
     addThreadsConstructor(*llvmModule, options.threads);
-  auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, machine);
-  if (llvm::Error err = optimize(llvmModule.get()))
-    return emitError(loc) << "ampc: LLVM optimization failed: " << llvm::toString(std::move(err));
+  // A library compiles in parts on every core; other outputs are one module.
+  if (options.emit != Emit::Shared) {
+    auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, machine);
+    if (llvm::Error err = optimize(llvmModule.get()))
+      return emitError(loc) << "ampc: LLVM optimization failed: " << llvm::toString(std::move(err));
+  }
 
   switch (options.emit) {
   case Emit::LLVM:
@@ -824,19 +847,17 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     return emitNativeFile(loc, *llvmModule, *machine, llvm::CodeGenFileType::ObjectFile,
                           options.outputPath);
   case Emit::Shared: {
-    SmallString<128> objectPath;
-    int objectFd;
-    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("ampc", "o", objectFd, objectPath))
-      return emitError(loc) << "ampc: cannot create a temporary object file: " << ec.message();
-    llvm::FileRemover removeObject(objectPath);
-    {
-      // Owns (and closes) the descriptor before the linker reads the file.
-      llvm::raw_fd_ostream object(objectFd, /*shouldClose=*/true);
-      if (failed(emitNative(loc, *llvmModule, *machine, llvm::CodeGenFileType::ObjectFile, object)))
-        return failure();
-      if (object.has_error())
-        return emitError(loc) << "ampc: error writing the temporary object file";
-    }
+    bool runnerUtils = callsRunnerUtils(*llvmModule);
+    bool cpuRuntime = options.target == Target::CPU && callsCpuRuntime(*llvmModule);
+    unsigned parts = options.target == Target::CPU ? llvm::hardware_concurrency().compute_thread_count() : 1;
+    FailureOr<SmallVector<std::string>> objects =
+        detail::compileToObjects(loc, std::move(llvmModule), *machine, options.optLevel, parts);
+    if (failed(objects))
+      return failure();
+    auto removeObjects = llvm::make_scope_exit([&] {
+      for (const std::string &object : *objects)
+        llvm::sys::fs::remove(object);
+    });
     SmallVector<std::string> runtimes;
     if (options.target == Target::CUDA) {
       std::string runtime = findCudaRuntime();
@@ -845,7 +866,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                                  "build time), so a CUDA library cannot be linked; "
                                  "--emit=obj, --emit=ptx and --emit=cubin need no runtime";
       runtimes.push_back(runtime);
-    } else if (callsCpuRuntime(*llvmModule)) {
+    } else if (cpuRuntime) {
       std::string runtime = findCpuRuntime();
       if (runtime.empty())
         return emitError(loc) << "ampc: the library calls ampc's CPU runtime "
@@ -859,8 +880,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     if (failed(library))
       return failure();
     SmallVector<std::string> undefined;
-    if (failed(linkShared(loc, objectPath, library->tempPath(), runtimes,
-                          callsRunnerUtils(*llvmModule), undefined))) {
+    if (failed(linkShared(loc, *objects, library->tempPath(), runtimes, runnerUtils, undefined))) {
       // A function the model declares (a harness's timer, a kernel library)
       // that nothing it links defines: the library could not be loaded.
       for (const std::string &symbol : undefined) {

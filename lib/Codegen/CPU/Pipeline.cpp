@@ -56,6 +56,10 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   } else {
     addUpstream(pm, "func.func(convert-linalg-to-loops)");
   }
+  // Each loop nest its own function, identical ones shared: LLVM's time
+  // grows faster than the size of a function.
+  pm.addPass(createAMPCPUOutlineKernels());
+  addUpstream(pm, "duplicate-function-elimination");
   addUpstream(pm, "func.func(convert-vector-to-scf)");
   // The vector lowerings' adds of contracting multiplies fuse too.
   pm.addNestedPass<func::FuncOp>(createAMPCPUContract());

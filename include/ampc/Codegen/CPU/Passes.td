@@ -221,4 +221,44 @@ def AMPRequestCWrappers : Pass<"amp-request-c-wrappers", "::mlir::ModuleOp"> {
   }];
 }
 
+def AMPCPUOutlineKernels : Pass<"amp-cpu-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Give each loop nest of a lowered step its own function, and share identical ones";
+  let description = [{
+    Part of the CPU lowering, on buffers, once the loop nests exist (after
+    `convert-scf-to-openmp`): every top-level loop nest of a public
+    function (`scf.for`, `scf.parallel`, `omp.parallel`) moves into a
+    private function of its own (`<function>_kernel<N>`), called in its
+    place, with the buffers and scalars it reads as arguments and the
+    constants it uses cloned in. LLVM then optimizes and generates code for
+    many small functions instead of one huge one, which is what makes a
+    step of a real model slow to compile (its time grows faster than its
+    size). Kernels with the same body and signature, which models repeat
+    block after block, are then merged by upstream's
+    `duplicate-function-elimination` (the CPU pipeline runs it next), so
+    they compile once.
+
+    Kernels have internal linkage and LLVM's `noinline`, so LLVM keeps them
+    apart from their callers.
+
+    ```mlir
+    scf.for %i = %c0 to %c8 step %c1 { ... memref.store %v, %buf[%i] ... }
+    // becomes
+    func.call @step_kernel0(%buf) : (memref<8xf32>) -> ()
+    func.func private @step_kernel0(%arg0: memref<8xf32>)
+        attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]} {
+      scf.for ... { ... }
+      return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"minOps", "min-ops", "unsigned", "1",
+           "Outline a loop nest with at least this many operations (smaller ones stay inline)">,
+  ];
+  let statistics = [
+    Statistic<"numKernels", "kernels", "Loop nests outlined">,
+  ];
+}
+
 #endif // AMPC_CODEGEN_CPU_PASSES_TD
