@@ -38,6 +38,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/Transforms/Utils/ModuleUtils.h"
 
 #include <cstdlib>
@@ -373,13 +374,43 @@ static void addPackedEntryPoints(llvm::Module &module, ArrayRef<std::string> nam
 /// with LLVM's fast instruction selector): a ResNet's step is one basic
 /// block of thousands of instructions, where -O2's instruction selection
 /// spends most of a compile, and its instructions run once per step.
+///
+/// Each step's body moves into its C wrapper (`_mlir_ciface_<name>`, what
+/// the manifest and the packed entry point call), which reads the memref
+/// descriptors where the body uses them: the wrapper had called the step
+/// with every descriptor field as an argument, thousands of them, and that
+/// one call cost more code generation than the whole step. The step
+/// itself, which nothing in the library calls any more, is dropped.
 static void compileGlueFast(llvm::Module &module) {
+  for (llvm::Function &wrapper : module) {
+    StringRef name = wrapper.getName();
+    if (wrapper.isDeclaration() || !name.consume_front("_mlir_ciface_"))
+      continue;
+    llvm::Function *step = module.getFunction(name);
+    if (!step || step->isDeclaration())
+      continue;
+    SmallVector<llvm::CallBase *> calls;
+    for (llvm::User *user : step->users())
+      if (auto *call = dyn_cast<llvm::CallBase>(user);
+          call && call->getFunction() == &wrapper && call->getCalledFunction() == step)
+        calls.push_back(call);
+    for (llvm::CallBase *call : calls) {
+      llvm::InlineFunctionInfo info;
+      (void)llvm::InlineFunction(*call, info);
+    }
+  }
+  SmallVector<llvm::Function *> dropped;
   for (llvm::Function &function : module) {
     if (function.isDeclaration() || function.hasLocalLinkage())
       continue;
+    if (!function.getName().starts_with("_mlir_") && function.use_empty() &&
+        module.getFunction(("_mlir_ciface_" + function.getName()).str()))
+      dropped.push_back(&function);
     function.addFnAttr(llvm::Attribute::OptimizeNone);
     function.addFnAttr(llvm::Attribute::NoInline);
   }
+  for (llvm::Function *function : dropped)
+    function->eraseFromParent();
 }
 
 static void addThreadsConstructor(llvm::Module &module, unsigned threads) {
@@ -849,7 +880,9 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   case Emit::Shared: {
     bool runnerUtils = callsRunnerUtils(*llvmModule);
     bool cpuRuntime = options.target == Target::CPU && callsCpuRuntime(*llvmModule);
-    unsigned parts = options.target == Target::CPU ? llvm::hardware_concurrency().compute_thread_count() : 1;
+    // More parts than cores: they finish at about the same time.
+    unsigned parts =
+        options.target == Target::CPU ? 2 * llvm::hardware_concurrency().compute_thread_count() : 1;
     FailureOr<SmallVector<std::string>> objects =
         detail::compileToObjects(loc, std::move(llvmModule), *machine, options.optLevel, parts);
     if (failed(objects))

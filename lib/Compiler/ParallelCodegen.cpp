@@ -33,12 +33,12 @@ using namespace mlir;
 namespace {
 
 /// A target machine like `machine`, for one thread (target machines are
-/// not shared between threads).
-std::unique_ptr<llvm::TargetMachine> cloneMachine(const llvm::TargetMachine &machine) {
+/// not shared between threads), generating code at `level`.
+std::unique_ptr<llvm::TargetMachine> cloneMachine(const llvm::TargetMachine &machine,
+                                                  llvm::CodeGenOptLevel level) {
   return std::unique_ptr<llvm::TargetMachine>(machine.getTarget().createTargetMachine(
       machine.getTargetTriple(), machine.getTargetCPU(), machine.getTargetFeatureString(),
-      machine.Options, machine.getRelocationModel(), machine.getCodeModel(),
-      machine.getOptLevel()));
+      machine.Options, machine.getRelocationModel(), machine.getCodeModel(), level));
 }
 
 /// Optimizes `module` and writes its object code to a new temporary file.
@@ -65,17 +65,13 @@ llvm::Expected<std::string> compilePart(llvm::Module &module, llvm::TargetMachin
   return path.str().str();
 }
 
-/// What compiling a function costs, roughly: its instructions, an eighth of
-/// that for functions compiled without optimization (the glue).
-uint64_t compileCost(const llvm::Function &function) {
-  uint64_t instructions = function.getInstructionCount();
-  return function.hasOptNone() ? instructions / 8 + 1 : instructions;
-}
-
-/// `module` split into up to `parts` modules of similar cost: each function
-/// defined in one of them (the costliest first, each to the cheapest part),
-/// local functions and mutable globals made hidden globals so that other
-/// parts can reach them, constants copied into every part.
+/// `module` split into a first part holding the functions marked optnone
+/// (a library's glue, which compiles with -O0 code generation: one huge
+/// basic block spends seconds in the greedy register allocator) and up to
+/// `parts` parts of the other functions, of similar size (the largest
+/// first, each to the smallest part). Local functions and mutable globals
+/// become hidden globals so that other parts can reach them; constants are
+/// copied into every part.
 SmallVector<std::unique_ptr<llvm::Module>> partition(llvm::Module &module, unsigned parts) {
   SmallVector<llvm::Function *> functions;
   for (llvm::Function &function : module) {
@@ -93,17 +89,21 @@ SmallVector<std::unique_ptr<llvm::Module>> partition(llvm::Module &module, unsig
       global.setVisibility(llvm::GlobalValue::HiddenVisibility);
     }
   llvm::stable_sort(functions, [](llvm::Function *a, llvm::Function *b) {
-    return compileCost(*a) > compileCost(*b);
+    return a->getInstructionCount() > b->getInstructionCount();
   });
   llvm::DenseMap<const llvm::GlobalValue *, unsigned> home;
   SmallVector<uint64_t> load(parts, 0);
   for (llvm::Function *function : functions) {
-    unsigned cheapest = std::min_element(load.begin(), load.end()) - load.begin();
-    home[function] = cheapest;
-    load[cheapest] += compileCost(*function);
+    if (function->hasOptNone()) {
+      home[function] = 0;
+      continue;
+    }
+    unsigned smallest = std::min_element(load.begin(), load.end()) - load.begin();
+    home[function] = smallest + 1;
+    load[smallest] += function->getInstructionCount();
   }
   SmallVector<std::unique_ptr<llvm::Module>> modules;
-  for (unsigned i = 0; i < parts; ++i) {
+  for (unsigned i = 0; i <= parts; ++i) {
     llvm::ValueToValueMapTy map;
     modules.push_back(llvm::CloneModule(module, map, [&](const llvm::GlobalValue *value) {
       if (isa<llvm::Function>(value))
@@ -151,8 +151,11 @@ ampc::detail::compileToObjects(Location loc, std::unique_ptr<llvm::Module> modul
         context);
     if (!part)
       return fail(llvm::toString(part.takeError()));
-    std::unique_ptr<llvm::TargetMachine> partMachine = cloneMachine(machine);
-    llvm::Expected<std::string> object = compilePart(**part, *partMachine, optLevel);
+    // The first part of a split module is the glue (see partition).
+    bool glue = bitcodes.size() > 1 && i == 0;
+    std::unique_ptr<llvm::TargetMachine> partMachine =
+        cloneMachine(machine, glue ? llvm::CodeGenOptLevel::None : machine.getOptLevel());
+    llvm::Expected<std::string> object = compilePart(**part, *partMachine, glue ? 0 : optLevel);
     if (!object)
       return fail(llvm::toString(object.takeError()));
     objects[i] = *object;

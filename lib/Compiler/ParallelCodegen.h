@@ -21,9 +21,11 @@ class Module;
 namespace ampc::detail {
 
 /// Optimizes `module` at `optLevel` and compiles it to object files for
-/// `machine`: split into `parts` modules of similar cost (local functions
-/// made hidden globals, so that other parts can call them), each optimized
-/// and compiled on a thread of its own in its own LLVMContext. Returns the
+/// `machine`: the functions marked optnone (a library's glue) in one part
+/// compiled without optimization, the others split into `parts` parts of
+/// similar size (local functions made hidden globals, so that other parts
+/// can call them), each part optimized and compiled on a thread of its own
+/// in its own LLVMContext. Returns the
 /// object files, temporaries that the caller removes. `parts` = 1 compiles
 /// the module as it is.
 mlir::FailureOr<llvm::SmallVector<std::string>>

@@ -36,10 +36,14 @@ unsigned countOps(Operation *op) {
   return count;
 }
 
-/// Whether `op` is a loop nest to outline: a loop or parallel region with no
-/// results and at least `minOps` operations.
+/// Whether `op` is a loop nest to outline: a structured op on buffers (a
+/// loop nest to be), a loop or a parallel region, with no results and at
+/// least `minOps` operations.
 bool isKernel(Operation *op, unsigned minOps) {
-  if (!isa<scf::ForOp, scf::ParallelOp, omp::ParallelOp>(op) || op->getNumResults() != 0)
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  bool loopNest = (linalgOp && linalgOp.hasPureBufferSemantics()) ||
+                  isa<scf::ForOp, scf::ParallelOp, omp::ParallelOp>(op);
+  if (!loopNest || op->getNumResults() != 0)
     return false;
   if (countOps(op) < minOps) {
     LLVM_DEBUG(llvm::dbgs() << "not outlined, fewer than " << minOps << " ops: " << *op << "\n");

@@ -40,6 +40,11 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   pm.addNestedPass<func::FuncOp>(createAMPFreeAfterLastUse());
   // Copies into strided views as loops, not calls to a runtime routine.
   pm.addNestedPass<func::FuncOp>(createAMPStridedCopiesToLoops());
+  // Each loop nest its own function, identical ones shared: what follows
+  // lowers a shared kernel once and runs function by function in parallel,
+  // and LLVM's time grows faster than the size of a function.
+  pm.addPass(createAMPCPUOutlineKernels());
+  addUpstream(pm, "duplicate-function-elimination");
   // Structured ops to loops; multi-dimensional vector transfers to loops of
   // 1-D ones that LLVM maps to vector loads and stores. The outermost
   // parallel loops with enough work are split over the cores (OpenMP).
@@ -56,10 +61,6 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   } else {
     addUpstream(pm, "func.func(convert-linalg-to-loops)");
   }
-  // Each loop nest its own function, identical ones shared: LLVM's time
-  // grows faster than the size of a function.
-  pm.addPass(createAMPCPUOutlineKernels());
-  addUpstream(pm, "duplicate-function-elimination");
   addUpstream(pm, "func.func(convert-vector-to-scf)");
   // The vector lowerings' adds of contracting multiplies fuse too.
   pm.addNestedPass<func::FuncOp>(createAMPCPUContract());
