@@ -18,6 +18,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/BuiltinOps.h"
 
 namespace ampc {
@@ -421,6 +423,47 @@ std::optional<FlippedKernel> matchFlip(Value kernel, Operation *conv, unsigned k
   return FlippedKernel{source, flip};
 }
 
+/// `op` with each run of consecutive loops of one kind that every operand
+/// reads together, in order (the M dimensions of a linear layer applied to
+/// (batch, tokens, features), which reshape propagation folded into the
+/// contraction), merged into one loop: the GEMM a library call computes
+/// has one M, one N and one K. Buffers must have the identity layout, so
+/// that merged dimensions are contiguous. Returns `op` itself when there is
+/// nothing to merge or the merge is not possible.
+linalg::LinalgOp mergeContiguousDims(linalg::LinalgOp op, RewriterBase &rewriter) {
+  if (!op.hasPureBufferSemantics() || !isa<linalg::GenericOp>(op.getOperation()))
+    return op;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.getLayout().isIdentity() || !type.hasStaticShape())
+      return op;
+  }
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<ReassociationIndices> groups;
+  bool merges = false;
+  for (int64_t dim = 0, e = iterators.size(); dim < e; ++dim) {
+    if (!groups.empty() && iterators[groups.back().back()] == iterators[dim]) {
+      ReassociationIndices wider = groups.back();
+      wider.push_back(dim);
+      if (linalg::areDimSequencesPreserved(maps, {wider})) {
+        groups.back() = std::move(wider);
+        merges = true;
+        continue;
+      }
+    }
+    groups.push_back({dim});
+  }
+  if (!merges)
+    return op;
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::CollapseResult> collapsed = linalg::collapseOpIterationDims(op, groups, rewriter);
+  if (failed(collapsed))
+    return op;
+  rewriter.eraseOp(op); // buffer semantics: no results to replace
+  return cast<linalg::LinalgOp>(collapsed->collapsedOp.getOperation());
+}
+
 class CPULibraryGemmPass : public ampc::impl::AMPCPULibraryGemmBase<CPULibraryGemmPass> {
 public:
   using AMPCPULibraryGemmBase::AMPCPULibraryGemmBase;
@@ -430,9 +473,10 @@ public:
     // Only contractions and convolutions: a rewrite erases other structured
     // ops (fills, transposes, bias additions, flips), never one of these.
     SmallVector<linalg::LinalgOp> gemms, convs;
+    IRRewriter rewriter(&getContext());
     module.walk([&](linalg::LinalgOp op) {
       if (linalg::isaContractionOpInterface(op))
-        gemms.push_back(op);
+        gemms.push_back(mergeContiguousDims(op, rewriter));
       else if (convolutions && matchConv(op))
         convs.push_back(op);
     });

@@ -135,3 +135,28 @@ func.func @stays(%ai: memref<8x8xi8>, %bi: memref<8x8xi8>, %ci: memref<8x8xi32>,
   linalg.matmul ins(%a, %b : memref<8x8xf32>, memref<8x8xf32>) outs(%s : memref<8x8xf32, strided<[1, 8]>>)
   return
 }
+
+// -----
+
+// A linear layer over (batch, tokens, features) whose reshape was folded
+// into the contraction: two M loops that every operand reads together
+// merge into one (M = 4 * 8), and the GEMM goes to oneDNN.
+// CHECK-LABEL: func.func @merged_m_dims(
+// CHECK-NOT: linalg.generic
+// CHECK: call @ampc_cpu_gemm(%c2_i32, %c2_i32, %c0_i32, %c0_i32, %c0_i32, %c1, %c32, %c16, %c64,
+func.func @merged_m_dims(%x: memref<4x8x64xbf16>, %w: memref<64x16xbf16>, %out: memref<4x8x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<4x8x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, t, n, k) -> (b, t, k)>, affine_map<(b, t, n, k) -> (k, n)>,
+                                   affine_map<(b, t, n, k) -> (b, t, n)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<4x8x64xbf16>, memref<64x16xbf16>) outs(%out : memref<4x8x16xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %o: f32):
+    %ea = arith.extf %a : bf16 to f32
+    %eb = arith.extf %b : bf16 to f32
+    %m = arith.mulf %ea, %eb : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

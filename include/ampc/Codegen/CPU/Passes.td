@@ -41,7 +41,11 @@ def AMPCPULibraryGemm : Pass<"amp-cpu-library-gemm", "::mlir::ModuleOp"> {
     library runs on, so one artifact runs at each machine's speed; every
     call accumulates in f32.
 
-    **GEMMs.** Every contraction with one M, one N, one K and at most one
+    **GEMMs.** Runs of consecutive loops of one kind that every operand
+    reads together, in order, on identity-layout buffers are merged first
+    (a linear layer over (batch, tokens, features) whose reshape was folded
+    into the contraction has two M loops: one, of their product, after).
+    Every contraction with one M, one N, one K and at most one
     batch dimension (`linalg.matmul` and its transposed forms,
     `linalg.batch_matmul`, equivalent `linalg.generic`s) whose payload is
     `out + a * b` (inputs possibly extended to the accumulator's type), on
