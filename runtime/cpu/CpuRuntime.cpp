@@ -386,8 +386,10 @@ std::map<std::vector<int64_t>, GemmPrimitive> gemmCache;
 /// Everything the primitive for `g` run on the views a, b, c depends on.
 std::vector<int64_t> gemmKey(const Gemm &g, int32_t ta, int32_t tb, int32_t tc, const View &a,
                              const View &b, const View &c) {
-  std::vector<int64_t> key = {ta, tb, tc, (int64_t)(g.beta != 0.0f), g.bias != nullptr, g.biasType,
-                              g.postOp};
+  // oneDNN shapes a primitive for the thread count at its creation; one
+  // made for 1 thread would run on one after set_threads(2).
+  std::vector<int64_t> key = {omp_get_max_threads(), ta, tb, tc, (int64_t)(g.beta != 0.0f),
+                              g.bias != nullptr, g.biasType, g.postOp};
   for (const View *v : {&a, &b, &c}) {
     key.insert(key.end(), v->sizes.begin(), v->sizes.end());
     key.insert(key.end(), v->strides.begin(), v->strides.end());
@@ -646,9 +648,10 @@ ConvPrimitive makeConv(const Conv &p, int32_t tx, int32_t tw, int32_t ty, const 
 const ConvPrimitive &convPrimitive(const Conv &p, int32_t tx, int32_t tw, int32_t ty, const View &vx,
                                    const View &vw, const View &vy) {
   Runtime &rt = runtime();
-  std::vector<int64_t> key = {p.kind, tx, tw, ty, p.groups, p.sh, p.sw, p.dh, p.dw, p.pt, p.pl,
-                              p.pb, p.pr, (int64_t)(p.beta != 0.0f), p.bias != nullptr, p.biasType,
-                              p.postOp};
+  // The thread count too, as for GEMMs (gemmKey).
+  std::vector<int64_t> key = {omp_get_max_threads(), p.kind, tx, tw, ty, p.groups, p.sh, p.sw,
+                              p.dh, p.dw, p.pt, p.pl, p.pb, p.pr, (int64_t)(p.beta != 0.0f),
+                              p.bias != nullptr, p.biasType, p.postOp};
   for (const View *v : {&vx, &vw, &vy}) {
     key.insert(key.end(), v->sizes.begin(), v->sizes.end());
     key.insert(key.end(), v->strides.begin(), v->strides.end());

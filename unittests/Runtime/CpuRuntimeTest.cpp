@@ -204,6 +204,27 @@ TEST(CpuRuntimeGemm, RepeatedShapesReusePrimitives) {
   EXPECT_EQ(second[4], first[4] + 1);   // one primitive reused
 }
 
+// Regression: oneDNN sizes a primitive's work split for the threads there
+// are when it is created; after set_threads(2), a primitive made for one
+// thread ran on one (a ResNet-18 step 35% slower).
+TEST(CpuRuntimeGemm, PrimitivesAreMadePerThreadCount) {
+  int32_t threads = ampc_cpu_get_threads();
+  GemmCase t{AMPC_CPU_F32, AMPC_CPU_F32, false, false, 1, 29, 31, 37};
+  ampc_cpu_set_threads(1);
+  checkGemm(t, 1);
+  std::vector<int64_t> first = stats();
+  ampc_cpu_set_threads(2);
+  checkGemm(t, 2);
+  std::vector<int64_t> second = stats();
+  ampc_cpu_set_threads(1);
+  checkGemm(t, 3);
+  std::vector<int64_t> third = stats();
+  ampc_cpu_set_threads(threads);
+  EXPECT_EQ(second[3], first[3] + 1); // a new primitive for two threads
+  EXPECT_EQ(third[3], second[3]);     // the one-thread primitive again
+  EXPECT_EQ(third[4], second[4] + 1);
+}
+
 // Regression: the primitive of a converted call (f16 inputs on a CPU without
 // f16 kernels run on dense f32 copies) must not be found by an f32 call with
 // the caller's (transposed) strides, nor the other way round.
