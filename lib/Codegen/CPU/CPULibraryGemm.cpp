@@ -566,14 +566,20 @@ private:
     std::optional<SpreadGradient> spread;
     std::optional<FlippedKernel> flipped;
     std::optional<PaddedImage> padded;
+    // A stride-1 forward's input gradient has no spread, only the padding
+    // (or none): the same backward-data convolution with stride 1.
     if (kind == kForward && shape->sh == 1 && shape->sw == 1) {
       std::optional<unsigned> khPos = resultOf(mw, shape->kh), kwPos = resultOf(mw, shape->kw);
       spread = matchSpread(x, op, shape->xh, shape->xw);
-      if (spread && khPos && kwPos)
+      if (!spread && (padded = matchPadding(x, op, shape->xh, shape->xw)))
+        spread = SpreadGradient{padded->source, padded->top, padded->left, 1, 1};
+      if (khPos && kwPos)
         flipped = matchFlip(w, op, *khPos, *kwPos);
       // Grouped input gradients keep the spread form.
-      if (!flipped || shape->g)
+      if (!flipped || shape->g) {
         spread.reset();
+        flipped.reset();
+      }
     }
     if (!spread)
       padded = matchPadding(x, op, shape->xh, shape->xw);
@@ -783,15 +789,16 @@ private:
       ++numFoldedFills;
     }
     if (spread) {
-      dropUnreadPadding(oldImage); // the spread buffer (fill, subview, copy)
-      if (llvm::all_of(oldKernel.getUsers(),
-                       [&](Operation *u) { return u == flipped->flip || isa<memref::DeallocOp>(u); })) {
-        flipped->flip->erase();
-        dropIfUnread(oldKernel);
-      }
+      dropUnreadPadding(oldImage); // the spread or padded buffer (fill, subview, copy)
     } else if (padded) {
       ++numFoldedPadding;
       dropUnreadPadding(oldImage);
+    }
+    if (flipped && llvm::all_of(oldKernel.getUsers(), [&](Operation *u) {
+          return u == flipped->flip || isa<memref::DeallocOp>(u);
+        })) {
+      flipped->flip->erase();
+      dropIfUnread(oldKernel);
     }
     return success();
   }

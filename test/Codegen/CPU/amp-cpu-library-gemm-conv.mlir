@@ -119,6 +119,58 @@ func.func @backward_data(%dy: memref<2x4x4x4xf32>, %w: memref<4x3x3x3xf32>, %out
 
 // -----
 
+// The input gradient of a stride-1, pad-1 forward: the output gradient is
+// only padded (by the kernel's reach minus the padding: 1), not spread. It
+// is the backward-data convolution with stride 1 and padding 1; the padded
+// copy and the flip go.
+// CHECK-LABEL: func.func @backward_data_stride1(
+// CHECK-SAME: %[[DY:.*]]: memref<2x4x8x8xf32>, %[[W:.*]]: memref<4x3x3x3xf32>
+// CHECK-NOT: linalg.
+// CHECK-NOT: memref.subview
+// CHECK: %[[DX:.*]] = memref.alloc() : memref<2x3x8x8xf32>
+// CHECK-DAG: %[[PDX:.*]] = memref.extract_aligned_pointer_as_index %[[DX]]
+// CHECK-DAG: %[[PW:.*]] = memref.extract_aligned_pointer_as_index %[[W]]
+// CHECK-DAG: %[[PDY:.*]] = memref.extract_aligned_pointer_as_index %[[DY]]
+// the forward's shape: C 3, H 8, K 4, OH 8, stride 1, padding 1, 1:
+// CHECK: call @ampc_cpu_conv2d(%c1_i32, %c0_i32, %c0_i32, %c0_i32, %c2, %c1, %c3, %c8, %c8, %c4, %c3, %c3, %c8, %c8, %[[PDX]], %c192, %c64, %c8, %c1, %[[PW]], %c0, %c27, %c9, %c3, %c1, %[[PDY]], %c256, %c64, %c8, %c1, %c1, %c1, %c1, %c1, %c1, %c1, %c1, %c1, %cst, %c0, %c0_i32, %c0_i32)
+// CHECK-NOT: linalg.
+// CHECK: memref.copy %[[DX]]
+func.func @backward_data_stride1(%dy: memref<2x4x8x8xf32>, %w: memref<4x3x3x3xf32>, %out: memref<2x3x8x8xf32>) {
+  %zf = arith.constant 0.0 : f32
+  %s = memref.alloc() : memref<2x4x10x10xf32>
+  linalg.fill ins(%zf : f32) outs(%s : memref<2x4x10x10xf32>)
+  %v = memref.subview %s[0, 0, 1, 1] [2, 4, 8, 8] [1, 1, 1, 1]
+      : memref<2x4x10x10xf32> to memref<2x4x8x8xf32, strided<[400, 100, 10, 1], offset: 11>>
+  memref.copy %dy, %v : memref<2x4x8x8xf32> to memref<2x4x8x8xf32, strided<[400, 100, 10, 1], offset: 11>>
+  %f = memref.alloc() : memref<4x3x3x3xf32>
+  linalg.generic {indexing_maps = [affine_map<(a, b, i, j) -> (a, b, -i + 2, -j + 2)>,
+                                   affine_map<(a, b, i, j) -> (a, b, i, j)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%w : memref<4x3x3x3xf32>) outs(%f : memref<4x3x3x3xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  %dx = memref.alloc() : memref<2x3x8x8xf32>
+  linalg.fill ins(%zf : f32) outs(%dx : memref<2x3x8x8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(n, k, h, w, c, kh, kw) -> (k, c, kh, kw)>,
+                                   affine_map<(n, k, h, w, c, kh, kw) -> (n, k, h + kh, w + kw)>,
+                                   affine_map<(n, k, h, w, c, kh, kw) -> (n, c, h, w)>],
+                  iterator_types = ["parallel", "reduction", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%f, %s : memref<4x3x3x3xf32>, memref<2x4x10x10xf32>) outs(%dx : memref<2x3x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  memref.copy %dx, %out : memref<2x3x8x8xf32> to memref<2x3x8x8xf32>
+  memref.dealloc %s : memref<2x4x10x10xf32>
+  memref.dealloc %f : memref<4x3x3x3xf32>
+  memref.dealloc %dx : memref<2x3x8x8xf32>
+  return
+}
+
+// -----
+
 // Depthwise NHWC: 16 groups of one channel each, strides per logical
 // dimension read the NHWC and HWC layouts in place.
 // CHECK-LABEL: func.func @depthwise(
