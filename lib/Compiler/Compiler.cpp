@@ -106,9 +106,17 @@ static LogicalResult writeText(Location loc, StringRef path,
   return out->keep();
 }
 
-static void configurePassManager(PassManager &pm, const CompilerOptions &options) {
+/// --time-passes, and the usual MLIR flags of a tool that registered them
+/// (ampc's driver does: --mlir-timing, --mlir-print-ir-after-all, ...).
+static LogicalResult configurePassManager(Location loc, PassManager &pm,
+                                          const CompilerOptions &options) {
+  if (failed(applyPassManagerCLOptions(pm)))
+    return emitError(loc) << "ampc: bad pass manager options";
   if (options.timePasses)
     pm.enableTiming();
+  else
+    applyDefaultTimingPassManagerCLOptions(pm);
+  return success();
 }
 
 /// Native code for the lowered module, as assembly or an object file.
@@ -413,6 +421,39 @@ static void compileGlueFast(llvm::Module &module) {
     function->eraseFromParent();
 }
 
+/// The manifest's "profile_points": amp-cpu-profile-points' dictionaries.
+static llvm::json::Array profilePointsJson(ArrayAttr points) {
+  llvm::json::Array array;
+  for (auto point : points.getAsRange<DictionaryAttr>()) {
+    llvm::json::Object entry;
+    for (NamedAttribute field : point) {
+      if (auto text = dyn_cast<StringAttr>(field.getValue()))
+        entry[field.getName().getValue()] = text.getValue().str();
+      else if (auto flag = dyn_cast<BoolAttr>(field.getValue()))
+        entry[field.getName().getValue()] = flag.getValue();
+    }
+    array.push_back(std::move(entry));
+  }
+  return array;
+}
+
+/// The step profiler's table (see runtime/cpu/ampc_cpu_profile.c): two
+/// zero-initialised counters per point, and their number.
+static void addProfileTable(llvm::Module &module, uint64_t points) {
+  llvm::Type *i64 = llvm::Type::getInt64Ty(module.getContext());
+  auto *tableType = llvm::ArrayType::get(i64, 2 * points);
+  auto *table = new llvm::GlobalVariable(module, tableType, /*isConstant=*/false,
+                                         llvm::GlobalValue::ExternalLinkage,
+                                         llvm::ConstantAggregateZero::get(tableType),
+                                         "ampc_profile_totals");
+  auto *count = new llvm::GlobalVariable(module, i64, /*isConstant=*/true,
+                                         llvm::GlobalValue::ExternalLinkage,
+                                         llvm::ConstantInt::get(i64, points),
+                                         "ampc_profile_point_count");
+  for (llvm::GlobalVariable *global : {table, count})
+    global->setVisibility(llvm::GlobalValue::HiddenVisibility);
+}
+
 static void addThreadsConstructor(llvm::Module &module, unsigned threads) {
   llvm::LLVMContext &context = module.getContext();
   llvm::Type *i32 = llvm::Type::getInt32Ty(context);
@@ -689,7 +730,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   // ampc.torch (aten) models are brought to linalg first, like amp-opt
   // --amp-ingest.
   PassManager amp(ctx);
-  configurePassManager(amp, options);
+  if (failed(configurePassManager(loc, amp, options)))
+    return failure();
   bool needsIngest = module.walk([](Operation *op) {
                            StringRef dialect = op->getDialect() ? op->getDialect()->getNamespace()
                                                                 : StringRef();
@@ -735,7 +777,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
       amp.addPass(createAMPGradAccumulation());
   }
   PassManager lower(ctx);
-  configurePassManager(lower, options);
+  if (failed(configurePassManager(loc, lower, options)))
+    return failure();
   if (options.target == Target::CUDA)
     buildCUDALoweringPipeline(lower, cuda);
   else {
@@ -789,6 +832,14 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     });
     if (failed(lower.run(module)))
       return failure();
+  }
+  // What the step profiler times (amp-cpu-profile-points), by id.
+  std::optional<uint64_t> profilePoints;
+  if (auto points = module->getAttrOfType<ArrayAttr>(kProfilePointsAttrName)) {
+    if (options.emit == Emit::Shared)
+      manifest["profile_points"] = profilePointsJson(points);
+    profilePoints = points.size();
+    module->removeAttr(kProfilePointsAttrName);
   }
   if (options.target == Target::CUDA) {
     FailureOr<StringRef> kernels = kernelObject(module);
@@ -857,6 +908,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   }
   if (options.target == Target::CPU && options.threads)
     addThreadsConstructor(*llvmModule, options.threads);
+  if (profilePoints)
+    addProfileTable(*llvmModule, *profilePoints);
   // A library compiles in parts on every core; other outputs are one module.
   if (options.emit != Emit::Shared) {
     auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, machine);
@@ -887,7 +940,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
         detail::compileToObjects(loc, std::move(llvmModule), *machine, options.optLevel, parts);
     if (failed(objects))
       return failure();
-    auto removeObjects = llvm::make_scope_exit([&] {
+    llvm::scope_exit removeObjects([&] {
       for (const std::string &object : *objects)
         llvm::sys::fs::remove(object);
     });

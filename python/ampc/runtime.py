@@ -11,11 +11,13 @@ process), the library carries its own copy of the manifest (checked after
 dlopen, so an edited or swapped manifest is refused) and the ISA extensions
 it was compiled for (checked before any call, so a CPU without them gets an
 error instead of SIGILL)."""
+import atexit
 import ctypes
 import functools
 import hashlib
 import json
 import os
+import sys
 import zipfile
 import zlib
 
@@ -121,6 +123,54 @@ class Function:
         return tuple(outputs)
 
 
+class ProfileReport(list):
+    """Rows of the step profiler's totals (dicts: seconds, share of the
+    total, calls, what the kernel computes or which oneDNN routine, the
+    model source line and module path, whether it is backward), costliest
+    first; str() is a table like torch.profiler's key_averages()."""
+
+    def __init__(self, points, nanoseconds, calls, top, by):
+        keys = {"point": lambda i, p: i, "source": lambda i, p: (p.get("source"), p.get("module")),
+                "what": lambda i, p: p.get("what")}
+        if by not in keys:
+            raise ValueError("by must be 'point', 'source' or 'what', got %r" % (by,))
+        rows = {}
+        for i, point in enumerate(points):
+            if not calls[i]:
+                continue
+            row = rows.setdefault(keys[by](i, point), dict(point, seconds=0.0, calls=0, sites=0))
+            # A field the grouped points disagree on is None ("several").
+            for field in ("function", "callee", "what", "source", "module", "backward"):
+                if row.get(field) != point.get(field):
+                    row[field] = None
+            row["seconds"] += nanoseconds[i] * 1e-9
+            row["calls"] += calls[i]
+            row["sites"] += 1
+        total = sum(r["seconds"] for r in rows.values())
+        for row in rows.values():
+            row["share"] = row["seconds"] / total if total else 0.0
+        ordered = sorted(rows.values(), key=lambda r: -r["seconds"])
+        super().__init__(ordered[:top] if top else ordered)
+        self.total_seconds = total
+
+    def __str__(self):
+        lines = ["%8s %6s %7s  %-40s %s" % ("total ms", "%", "calls", "what", "where")]
+        for row in self:
+            if row["source"] is None or row["module"] is None:
+                where = "%d sites" % row["sites"]
+            elif row["module"]:
+                where = "%s (%s)" % (row["source"], row["module"]) if row["source"] else row["module"]
+            else:
+                where = row["source"] or "?"
+            if row.get("backward"):
+                where += " [backward]"
+            what = row["what"] if row["what"] is not None else "%d kinds" % row["sites"]
+            lines.append("%8.2f %5.1f%% %7d  %-40s %s" % (row["seconds"] * 1e3, 100 * row["share"], row["calls"],
+                                                       what[:40], where))
+        lines.append("%8.2f        total over the timed points" % (self.total_seconds * 1e3))
+        return "\n".join(lines)
+
+
 class Module:
     """A loaded library: its functions and, for a training step, its state."""
 
@@ -138,6 +188,9 @@ class Module:
         # unscaled gradients before clipping, as clip_grad_norm_ returns it).
         self.last_grad_norm = None
         self._init_hyperparameters()
+        if os.environ.get("AMPC_PROFILE") and "profile_points" in self.manifest:
+            self.profile(True)
+            atexit.register(lambda: sys.stderr.write("ampc profile of %s:\n%s\n" % (path, self.profile_report())))
 
     def _load_library(self, path):
         return open_library(path, self.manifest)
@@ -172,6 +225,41 @@ class Module:
         function.argtypes = []
         function.restype = ctypes.c_int32
         return function()
+
+    # -- the step profiler ---------------------------------------------------
+
+    def _profiler(self, name, argtypes, restype):
+        try:
+            function = getattr(self._library, name)
+        except AttributeError:
+            raise LibraryError("this library has no step profiler (compiled by an older ampc, or "
+                               "for --target=cuda): recompile it") from None
+        function.argtypes, function.restype = argtypes, restype
+        return function
+
+    def profile(self, enabled=True):
+        """Turns the step profiler on (or off): every kernel and oneDNN call
+        of the library's steps is then timed, per call site (the manifest's
+        "profile_points"). Off, which is the default, it costs a load and a
+        branch per call. Returns the previous setting; AMPC_PROFILE=1 in the
+        environment turns it on at load and prints profile_report() at exit."""
+        enable = self._profiler("ampc_profile_enable", [ctypes.c_int], ctypes.c_int)
+        return bool(enable(1 if enabled else 0))
+
+    def reset_profile(self):
+        """Zeroes the profiler's totals."""
+        self._profiler("ampc_profile_reset", [], None)()
+
+    def profile_report(self, top=20, by="point"):
+        """The profiler's totals, costliest first: a ProfileReport (a list
+        of dicts, printed as a table). `by`: "point" (each call site),
+        "source" (each model line), or "what" (each kind of computation)."""
+        points = self.manifest.get("profile_points", [])
+        count = len(points)
+        nanoseconds, calls = (ctypes.c_longlong * max(count, 1))(), (ctypes.c_longlong * max(count, 1))()
+        read = self._profiler("ampc_profile_read", [ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p], None)
+        read(count, ctypes.addressof(nanoseconds), ctypes.addressof(calls))
+        return ProfileReport(points, list(nanoseconds)[:count], list(calls)[:count], top, by)
 
     def _require_step(self):
         if self.train_step is None:

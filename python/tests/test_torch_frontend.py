@@ -70,6 +70,29 @@ def test_cnn_tracks_torch_fp32():
     assert list(trainer.state_dict()) == list(reference.state_dict())
 
 
+def test_profile_names_the_model_lines_and_modules():
+    """The step profiler's points carry the module path and source line of
+    the layer they came from, forward and backward, and the parameter each
+    optimizer update belongs to."""
+    torch.manual_seed(1)
+    batches = random_batches((16, 1, 8, 8), 10, 3)
+    _, _, trainer, _ = train_both(SmallCNN(), batches[:1], precision="bf16")
+    assert trainer.profile() is False
+    for x, y in batches:
+        trainer.step(x, y)
+    trainer.profile(False)
+    report = trainer.profile_report(top=0)
+    assert all(row["calls"] == 3 for row in report)
+    convs = {(r["module"], r["backward"]) for r in report if r["what"] == "ampc_cpu_conv2d"}
+    assert convs == {("conv1", False), ("conv1", True), ("conv2", False), ("conv2", True)}
+    line = {r["module"]: r["source"] for r in report if r["what"] == "ampc_cpu_conv2d"}
+    assert line["conv1"].endswith("test_torch_frontend.py:%d" % (SmallCNN.forward.__code__.co_firstlineno + 1))
+    modules = {r["module"] for r in trainer.profile_report(top=0, by="source")}
+    assert {"conv1", "conv2", "pool", "fc", "fc.weight", "conv1.weight"} <= modules
+    trainer.reset_profile()
+    assert len(trainer.profile_report()) == 0
+
+
 def test_batch_norm_training_updates_buffers_like_torch():
     """Training-mode BatchNorm: batch statistics forward, running mean/var and
     num_batches_tracked as step state updated with torch's momentum rule."""

@@ -8,7 +8,9 @@
  *    (instead of dying of SIGILL inside a step);
  *  - conversion helpers that LLVM calls where the target has no instruction
  *    for them and that Debian 12's libgcc lacks (__truncsfbf2), kept hidden
- *    so that each library uses its own.
+ *    so that each library uses its own;
+ *  - the step profiler (ampc_cpu_profile.c): a per-library table of the
+ *    time spent in each kernel and runtime call of its steps.
  *
  * Each library also exports, from its own code:
  *   const char ampc_cpu_name[];      the LLVM CPU it was compiled for
@@ -34,6 +36,25 @@ const char *ampc_cpu_missing_feature(const char *features);
 /* Whether ampc_cpu_missing_feature knows `feature` (a NUL-terminated LLVM
  * name): the features ampc records are the ones it can check. */
 int ampc_cpu_feature_known(const char *feature);
+
+/* The step profiler. amp-cpu-profile-points surrounds every kernel and
+ * runtime call of a step with ampc_profile_begin/ampc_profile_end and lists
+ * the points in the manifest ("profile_points", by id); ampc gives the
+ * library a table of that many totals. Profiling is off until
+ * ampc_profile_enable(1): begin then returns 0 at the cost of a load and a
+ * branch, and end ignores it. On, begin returns the time (ns, never 0) and
+ * end adds what elapsed, and one call, to point `id`. */
+long long ampc_profile_begin(void);
+void ampc_profile_end(long long id, long long start);
+/* Turns profiling on (1) or off (0); returns the previous setting. */
+int ampc_profile_enable(int on);
+/* How many points the library's table holds. */
+long long ampc_profile_points(void);
+/* Copies the totals of points 0..count-1 (nanoseconds, calls); points past
+ * the table read 0. */
+void ampc_profile_read(long long count, long long *nanoseconds, long long *calls);
+/* Zeroes every total. */
+void ampc_profile_reset(void);
 
 #ifdef __cplusplus
 }

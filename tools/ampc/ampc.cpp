@@ -3,7 +3,8 @@
 //   ampc IN.mlir -o OUT [--target=cpu] [--precision=fp32|fp16|bf16]
 //        [--loss-scaling=auto|none|static|dynamic] [--policy=FILE]
 //        [--emit=mlir|llvm|asm|obj|shared] [--opt-level=0..3 | -O<n>]
-//        [--print-pipeline] [--time-passes]
+//        [--print-pipeline] [--time-passes] [--mlir-timing]
+//        [--mlir-print-ir-after-all] [other MLIR debugging flags]
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +12,10 @@
 #include "ampc/InitAll.h"
 #include "ampc/Training/TrainingStep.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
@@ -165,7 +169,26 @@ int main(int argc, char **argv) {
       cl::desc("Threads of a CPU library's parallel loops and oneDNN calls (0: all cores, or "
                "OMP_NUM_THREADS; the Python loader's set_threads changes it at run time)"),
       cl::cat(category));
-  cl::HideUnrelatedOptions(category);
+  // The usual MLIR debugging flags, shown in --help under their own
+  // heading: IR printing around passes, pass timing and statistics,
+  // locations in printed IR, single-threaded compiles.
+  // Registered first: the pipelines are built partly from registered
+  // upstream passes, and --mlir-print-ir-after=<pass> names one.
+  ampc::registerAllPasses();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  static cl::OptionCategory mlirCategory("MLIR debugging options");
+  for (StringRef name : {"mlir-timing", "mlir-timing-display", "mlir-print-ir-after-all",
+                         "mlir-print-ir-before-all", "mlir-print-ir-after", "mlir-print-ir-before",
+                         "mlir-print-ir-after-change", "mlir-print-ir-after-failure",
+                         "mlir-print-ir-module-scope", "mlir-print-debuginfo",
+                         "mlir-pass-statistics", "mlir-disable-threading",
+                         "mlir-elide-elementsattrs-if-larger"})
+    if (cl::Option *option = cl::getRegisteredOptions().lookup(name))
+      option->addCategory(mlirCategory);
+  cl::HideUnrelatedOptions({&category, &mlirCategory});
   if (auto *option = cl::getRegisteredOptions().lookup("time-passes")) {
     option->setDescription("Time every pass (MLIR and LLVM)");
     option->addCategory(category);
@@ -188,8 +211,6 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  // The pipelines are built partly from registered upstream passes.
-  ampc::registerAllPasses();
   DialectRegistry registry;
   ampc::registerAllDialects(registry);
   registerAllToLLVMIRTranslations(registry);

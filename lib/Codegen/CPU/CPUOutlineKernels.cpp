@@ -92,6 +92,8 @@ struct AMPCPUOutlineKernelsPass
     // Internal to the library and kept apart from its caller in LLVM.
     kernel->setAttr("llvm.linkage", LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
     kernel->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+    // What the step profiler times (amp-cpu-profile-points).
+    kernel->setAttr(kKernelAttrName, UnitAttr::get(ctx));
     Block *entry = kernel.addEntryBlock();
     IRMapping mapping;
     mapping.map(args, entry->getArguments());

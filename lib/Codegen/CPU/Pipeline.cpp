@@ -45,6 +45,8 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   // and LLVM's time grows faster than the size of a function.
   pm.addPass(createAMPCPUOutlineKernels());
   addUpstream(pm, "duplicate-function-elimination");
+  // Every kernel and oneDNN call timed when the step profiler is on.
+  pm.addPass(createAMPCPUProfilePoints());
   // Structured ops to loops; multi-dimensional vector transfers to loops of
   // 1-D ones that LLVM maps to vector loads and stores. The outermost
   // parallel loops with enough work are split over the cores (OpenMP).

@@ -708,6 +708,11 @@ class Importer:
             text = ""
             if attrs:
                 text = " {%s}" % ", ".join("%s = %s" % (k, _string(v)) for k, v in attrs.items())
+            # Named: what a compiler builds from a parameter (its casts, its
+            # optimizer update) says which parameter in diagnostics and in
+            # the step profiler.
+            if "amp.name" in attrs:
+                text += " loc(%s)" % _string(attrs["amp.name"])
             args.append("%s: %s%s" % (value.name, value.type, text))
         return ("func.func @%s(%s) -> (%s) {\n%s\n    return %s : %s\n}\n" % (
             self.name, ", ".join(args), ", ".join(v.type + a for v, a in results), "\n".join(self.lines),

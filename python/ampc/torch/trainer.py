@@ -182,6 +182,23 @@ class Trainer:
             if unknown:
                 raise KeyError("state_dict has the entry '%s', which the module does not have" % unknown[0])
 
+    def profile(self, enabled=True):
+        """Turns the step profiler on (or off): every kernel and oneDNN call
+        of the compiled step is timed per call site; see profile_report().
+        Returns the previous setting (ampc.Module.profile)."""
+        return self.compiled.profile(enabled)
+
+    def reset_profile(self):
+        """Zeroes the step profiler's totals."""
+        self.compiled.reset_profile()
+
+    def profile_report(self, top=20, by="point"):
+        """The step profiler's totals, costliest first, each with the model
+        line and module path (`layer1.0.conv1`) it came from and whether it
+        is part of the backward; by="source" groups them per model line,
+        by="what" per kind of computation (ampc.Module.profile_report)."""
+        return self.compiled.profile_report(top=top, by=by)
+
     def to_module(self):
         """Copies the trained parameters into the module."""
         self.module.load_state_dict(self.state_dict())

@@ -7,7 +7,7 @@
 // constants it uses are cloned in.
 // CHECK-LABEL: func.func private @step_kernel0(
 // CHECK-SAME: %[[IN:[^ :]+]]: memref<8xf32>, %[[SCALE:[^ :]+]]: f32, %[[OUT:[^ :]+]]: memref<8xf32>)
-// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
+// CHECK-SAME: attributes {ampc.kernel, llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
 // CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
 // CHECK: scf.for %[[I:.+]] = %[[C0]] to %[[C8]]

@@ -13,7 +13,7 @@
 // CHECK-NOT: amp.
 // CHECK-NOT: tensor<
 // CHECK-DAG: llvm.func @ampc_cpu_gemm(i32, i32, i32, i32, i32, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32, i64, i32, i32)
-// CHECK-DAG: llvm.func internal @train_step_kernel0({{.*}}) attributes {passthrough = ["noinline"]
+// CHECK-DAG: llvm.func internal @train_step_kernel0({{.*}}) attributes {ampc.kernel, passthrough = ["noinline"]
 // CHECK-DAG: llvm.fptrunc {{.*}} : f32 to f16
 // CHECK-DAG: llvm.intr.exp
 // CHECK-LABEL: llvm.func @train_step(

@@ -17,6 +17,12 @@ namespace ampc {
 #define GEN_PASS_DECL
 #include "ampc/Codegen/CPU/Passes.h.inc"
 
+/// Unit attribute marking the kernel functions amp-cpu-outline-kernels makes.
+constexpr llvm::StringLiteral kKernelAttrName = "ampc.kernel";
+/// Module attribute: what amp-cpu-profile-points instrumented, by id (an
+/// array of dictionaries: function, callee, what, source, module, backward).
+constexpr llvm::StringLiteral kProfilePointsAttrName = "ampc.profile_points";
+
 struct CPULoweringOptions {
   /// Matmul-like ops and convolutions through the oneDNN runtime (runtime/cpu)
   /// — the default — or as generated register tiles (`--cpu-gemm=native`, the

@@ -91,7 +91,7 @@ def AMPCPULibraryGemm : Pass<"amp-cpu-library-gemm", "::mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numGemms", "gemms", "Contractions routed to oneDNN">,
     Statistic<"numConvolutions", "convolutions", "Convolutions routed to oneDNN">,
-    Statistic<"numBackwardData", "backward-data", "Spread-out convolutions run as backward data">,
+    Statistic<"numBackwardData", "backward-data", "Input-gradient convolutions (flipped kernel) run as backward data">,
     Statistic<"numBackwardWeights", "backward-weights", "Convolutions run as backward weights">,
     Statistic<"numFoldedFills", "folded-fills", "Zero fills folded into beta = 0">,
     Statistic<"numFoldedTransposes", "folded-transposes", "Transposes folded into GEMM operands">,
@@ -262,6 +262,39 @@ def AMPCPUOutlineKernels : Pass<"amp-cpu-outline-kernels", "::mlir::ModuleOp"> {
   ];
   let statistics = [
     Statistic<"numKernels", "kernels", "Loop nests outlined">,
+  ];
+}
+
+def AMPCPUProfilePoints : Pass<"amp-cpu-profile-points", "::mlir::ModuleOp"> {
+  let summary = "Time every kernel and runtime call of a step, when the profiler is on";
+  let description = [{
+    Part of the CPU lowering, after `amp-cpu-outline-kernels`: in every
+    public function, each call of a kernel (`ampc.kernel`) or of the CPU
+    runtime (`ampc_cpu_*`: oneDNN GEMMs and convolutions) is surrounded by
+    `ampc_profile_begin` / `ampc_profile_end(id, start)` of the support
+    library every CPU library links (runtime/cpu/ampc_cpu_support.h). Off,
+    which is the default, begin returns 0 after a load and a branch and end
+    returns at once; on (`ampc_profile_enable(1)`, Python's
+    `mod.profile()`), the library adds up the time and calls per point.
+
+    The points are listed, by id, in the module attribute
+    `ampc.profile_points` (for the manifest): the function, the callee,
+    what it computes (the kernel's op, or the runtime routine), the model
+    source line and module path of the op it came from, and whether it is
+    part of the backward.
+
+    ```mlir
+    call @step_kernel3(%a, %b) : (memref<8xf32>, memref<8xf32>) -> ()
+    // becomes
+    %t = call @ampc_profile_begin() : () -> i64
+    call @step_kernel3(%a, %b) : (memref<8xf32>, memref<8xf32>) -> ()
+    %id = arith.constant 3 : i64
+    call @ampc_profile_end(%id, %t) : (i64, i64) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numPoints", "points", "Calls timed">,
   ];
 }
 
