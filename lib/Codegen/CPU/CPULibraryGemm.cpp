@@ -291,6 +291,28 @@ std::optional<PaddedImage> matchPadding(Value image, Operation *conv, unsigned h
   return padded;
 }
 
+/// Whether every side of `padded` is narrower than the window reaching
+/// into it. A wider one is legal arithmetic, but oneDNN 2.6's f32 backward-
+/// weights primitive got it wrong here: a forward convolution over a 1x1
+/// image (ResNet-18's layer4 at 32x32), read as backward weights with a 1x1
+/// window and padding 1, came out right on the first step of a training
+/// run and wrong from the second on.
+bool padsWithinWindow(const PaddedImage &padded, Value image, linalg::LinalgOp conv,
+                      const ConvShape &shape) {
+  auto paddedType = cast<MemRefType>(image.getType());
+  auto sourceType = cast<MemRefType>(padded.source.getType());
+  auto fits = [&](unsigned result, int64_t before, unsigned windowLoop, int64_t dilation) {
+    int64_t window = extent(conv, windowLoop);
+    if (ShapedType::isDynamic(window) || sourceType.isDynamicDim(result))
+      return false;
+    int64_t reach = (window - 1) * dilation;
+    int64_t after = paddedType.getDimSize(result) - sourceType.getDimSize(result) - before;
+    return before <= reach && after <= reach;
+  };
+  return fits(shape.xh, padded.top, shape.kh, shape.dh) &&
+         fits(shape.xw, padded.left, shape.kw, shape.dw);
+}
+
 /// Erases a zero-padded copy nobody reads any more.
 void dropUnreadPadding(Value image) {
   auto alloc = image.getDefiningOp<memref::AllocOp>();
@@ -581,8 +603,11 @@ private:
         flipped.reset();
       }
     }
-    if (!spread)
+    if (!spread) {
       padded = matchPadding(x, op, shape->xh, shape->xw);
+      if (padded && !padsWithinWindow(*padded, x, op, *shape))
+        padded.reset();
+    }
 
     // A low-precision result every reader rounds is written rounded.
     Operation *fill = foldableZeroInit(written, op, /*seeLibraryCalls=*/true);

@@ -23,6 +23,9 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   AMPTileAndVectorizeOptions tiling;
   tiling.keepLibraryGemms = options.libraryGemm;
   pm.addPass(createAMPTileAndVectorize(tiling));
+  // A fresh buffer per flipped kernel, padding and zero-initialized
+  // result, where oneDNN calls can absorb them.
+  pm.addNestedPass<func::FuncOp>(createAMPUntieEmptyTensors());
   detail::addBufferizationToOutParams(pm);
   // Equal subviews merge and the copies between them fold away (hoisted
   // accumulator tiles write back to where they were read).

@@ -203,3 +203,29 @@ func.func @stays(%x: memref<1x4x8x8xf32>, %win: memref<2x2xf32>, %p: memref<1x4x
       ins(%xi, %wi : memref<1x4x8x8xi8>, memref<4x4x3x3xi8>) outs(%yi : memref<1x4x6x6xi32>)
   return
 }
+
+// -----
+
+// ResNet-18's last 3x3 convolutions at 32x32 see a 1x1 image padded to 3x3.
+// Read with the smaller window, that is a backward-weights convolution with
+// a 1x1 window and padding 1 on each side: wider than the window, which
+// oneDNN 2.6 computed wrongly from the second training step on. The padded
+// copy stays and the call reads it unpadded.
+// CHECK-LABEL: func.func @padding_wider_than_the_window(
+// CHECK: memref.copy %{{.*}}, %{{.*}} : memref<2x8x1x1xf32> to memref<2x8x1x1xf32, strided<[72, 9, 3, 1], offset: 4>>
+// CHECK: call @ampc_cpu_conv2d(
+// CHECK-SAME: %c0, %c0, %c0, %c0, %cst
+// CHECK-NOT: linalg.conv
+func.func @padding_wider_than_the_window(%x: memref<2x8x1x1xf32>, %w: memref<4x8x3x3xf32>, %out: memref<2x4x1x1xf32>) {
+  %zf = arith.constant 0.0 : f32
+  %p = memref.alloc() : memref<2x8x3x3xf32>
+  linalg.fill ins(%zf : f32) outs(%p : memref<2x8x3x3xf32>)
+  %v = memref.subview %p[0, 0, 1, 1] [2, 8, 1, 1] [1, 1, 1, 1]
+      : memref<2x8x3x3xf32> to memref<2x8x1x1xf32, strided<[72, 9, 3, 1], offset: 4>>
+  memref.copy %x, %v : memref<2x8x1x1xf32> to memref<2x8x1x1xf32, strided<[72, 9, 3, 1], offset: 4>>
+  linalg.fill ins(%zf : f32) outs(%out : memref<2x4x1x1xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%p, %w : memref<2x8x3x3xf32>, memref<4x8x3x3xf32>) outs(%out : memref<2x4x1x1xf32>)
+  memref.dealloc %p : memref<2x8x3x3xf32>
+  return
+}

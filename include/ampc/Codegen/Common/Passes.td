@@ -29,6 +29,48 @@ def AMPDistinctResults : Pass<"amp-distinct-results", "::mlir::ModuleOp"> {
   ];
 }
 
+def AMPUntieEmptyTensors : Pass<"amp-untie-empty-tensors", "::mlir::func::FuncOp"> {
+  let summary = "Give each use of a tensor.empty (and of a fill of one) its own";
+  let description = [{
+    Part of the CPU lowering, right before bufferization. CSE merges equal
+    `tensor.empty` ops and the `linalg.fill`s of them, so one empty tensor
+    becomes the destination of several ops (the flipped kernels of a
+    ResNet's backward convolutions, one per layer of a shape) and one
+    zero-filled tensor the start of several accumulations and paddings.
+    One-shot bufferization then gives the ops one shared buffer, written
+    again and again, and copies a shared fill into a buffer of each user.
+    Both hide what `amp-cpu-library-gemm` folds into a oneDNN call (a
+    kernel flip, a zero padding, a zero-initialized result, each found as
+    the single writer of a fresh buffer), and the copies of a fill read
+    what a fill only writes.
+
+    This pass undoes the merge: each further use of a `tensor.empty` gets
+    its own clone, and each further use of a `linalg.fill` of a
+    `tensor.empty` its own fill. Buffers are freed after their last use
+    and the CPU allocator reuses freed blocks, so the peak memory stays the
+    same.
+
+    ```mlir
+    %e = tensor.empty() : tensor<4xf32>
+    %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+    %a = linalg.generic ... outs(%z : tensor<4xf32>)
+    %b = linalg.generic ... outs(%z : tensor<4xf32>)
+    // becomes
+    %e = tensor.empty() : tensor<4xf32>
+    %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+    %e1 = tensor.empty() : tensor<4xf32>
+    %z1 = linalg.fill ins(%c0 : f32) outs(%e1 : tensor<4xf32>) -> tensor<4xf32>
+    %a = linalg.generic ... outs(%z : tensor<4xf32>)
+    %b = linalg.generic ... outs(%z1 : tensor<4xf32>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect", "::mlir::linalg::LinalgDialect"];
+  let statistics = [
+    Statistic<"numEmpties", "empties", "tensor.empty uses given their own">,
+    Statistic<"numFills", "fills", "Fill uses given their own fill">,
+  ];
+}
+
 def AMPFuseElementwise : Pass<"amp-fuse-elementwise"> {
   let summary = "Fuse elementwise producers into their consumers, except into GEMMs and convolutions";
   let description = [{
