@@ -202,6 +202,26 @@ int64_t extent(linalg::LinalgOp op, std::optional<unsigned> loop) {
 /// one whose kernel window is not larger than its output's (with unit
 /// strides and dilations both are valid: a weights' gradient is also a
 /// forward convolution with a kernel as large as the output).
+/// Of two readings of one convolution, the one oneDNN runs well: the
+/// image's batch first (NCHW or NHWC; a reading that takes the channels
+/// for the batch makes oneDNN reorder and run a 512-image batch of 8
+/// channels), then the smaller window (a backward-weights generic reads
+/// either way, and its window is the kernel's, not the image's). Only when
+/// the image is no larger than the kernel (ResNet's last layers on small
+/// inputs) does the window alone pick the wrong one.
+bool betterReading(linalg::LinalgOp op, const ConvShape &a, const ConvShape &b) {
+  auto batchFirst = [&](const ConvShape &s) {
+    return !s.n || resultOf(op.getIndexingMapsArray()[s.x], s.n) == 0u;
+  };
+  if (batchFirst(a) != batchFirst(b))
+    return batchFirst(a);
+  auto window = [&](const ConvShape &s) {
+    int64_t h = extent(op, s.kh), w = extent(op, s.kw);
+    return ShapedType::isDynamic(h) || ShapedType::isDynamic(w) ? -1 : h * w;
+  };
+  return window(a) < window(b);
+}
+
 std::optional<ConvShape> matchConv(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !isMulAddBody(*op.getBlock()))
@@ -212,11 +232,7 @@ std::optional<ConvShape> matchConv(linalg::LinalgOp op) {
       std::optional<ConvShape> shape = classify(op, x, w, y);
       if (!shape)
         continue;
-      auto window = [&](unsigned a, unsigned b) {
-        int64_t ea = extent(op, a), eb = extent(op, b);
-        return ShapedType::isDynamic(ea) || ShapedType::isDynamic(eb) ? -1 : ea * eb;
-      };
-      if (!best || window(best->kh, best->kw) > window(shape->kh, shape->kw))
+      if (!best || betterReading(op, *shape, *best))
         best = shape;
     }
   }

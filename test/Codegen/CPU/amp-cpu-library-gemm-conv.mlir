@@ -206,17 +206,17 @@ func.func @stays(%x: memref<1x4x8x8xf32>, %win: memref<2x2xf32>, %p: memref<1x4x
 
 // -----
 
-// ResNet-18's last 3x3 convolutions at 32x32 see a 1x1 image padded to 3x3.
-// Read with the smaller window, that is a backward-weights convolution with
-// a 1x1 window and padding 1 on each side: wider than the window, which
-// oneDNN 2.6 computed wrongly from the second training step on. The padded
-// copy stays and the call reads it unpadded.
-// CHECK-LABEL: func.func @padding_wider_than_the_window(
-// CHECK: memref.copy %{{.*}}, %{{.*}} : memref<2x8x1x1xf32> to memref<2x8x1x1xf32, strided<[72, 9, 3, 1], offset: 4>>
-// CHECK: call @ampc_cpu_conv2d(
-// CHECK-SAME: %c0, %c0, %c0, %c0, %cst
+// ResNet-18's last 3x3 convolutions at 32x32 see a 1x1 image padded to 3x3:
+// read as a forward convolution (the image's batch first), not as backward
+// weights with a 1x1 window, which takes the channels for the batch. The
+// padding folds (kind 0; N 2, C 8, H 1, W 1, K 4, KH 3, KW 3, OH 1, OW 1;
+// padding 1 on each side).
+// CHECK-LABEL: func.func @small_image_reads_as_forward(
+// CHECK-NOT: memref.copy
+// CHECK: call @ampc_cpu_conv2d(%c0_i32, %c0_i32, %c0_i32, %c0_i32, %c2, %c1, %c8, %c1, %c1, %c4, %c3, %c3, %c1, %c1,
+// CHECK-SAME: %c1, %c1, %c1, %c1, %c1, %c1, %c1, %c1, %cst,
 // CHECK-NOT: linalg.conv
-func.func @padding_wider_than_the_window(%x: memref<2x8x1x1xf32>, %w: memref<4x8x3x3xf32>, %out: memref<2x4x1x1xf32>) {
+func.func @small_image_reads_as_forward(%x: memref<2x8x1x1xf32>, %w: memref<4x8x3x3xf32>, %out: memref<2x4x1x1xf32>) {
   %zf = arith.constant 0.0 : f32
   %p = memref.alloc() : memref<2x8x3x3xf32>
   linalg.fill ins(%zf : f32) outs(%p : memref<2x8x3x3xf32>)
@@ -226,6 +226,40 @@ func.func @padding_wider_than_the_window(%x: memref<2x8x1x1xf32>, %w: memref<4x8
   linalg.fill ins(%zf : f32) outs(%out : memref<2x4x1x1xf32>)
   linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
       ins(%p, %w : memref<2x8x3x3xf32>, memref<4x8x3x3xf32>) outs(%out : memref<2x4x1x1xf32>)
+  memref.dealloc %p : memref<2x8x3x3xf32>
+  return
+}
+
+// -----
+
+// The same arithmetic written as a weight gradient (a 1x1 kernel over the
+// padded 1x1 image): padding wider than the window, which oneDNN 2.6's
+// backward weights computed wrongly from the second training step on. The
+// padded copy stays and the call reads it unpadded (kind 2, padding 0).
+// CHECK-LABEL: func.func @padding_wider_than_the_window(
+// CHECK: memref.copy %{{.*}}, %{{.*}} : memref<2x8x1x1xf32> to memref<2x8x1x1xf32, strided<[72, 9, 3, 1], offset: 4>>
+// CHECK: call @ampc_cpu_conv2d(%c2_i32,
+// CHECK-SAME: %c0, %c0, %c0, %c0, %cst
+// CHECK-NOT: linalg.generic
+#dw_x = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d4, d1, d5 + d2, d6 + d3)>
+#dw_dy = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d4, d0, d5, d6)>
+#dw_w = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)>
+func.func @padding_wider_than_the_window(%x: memref<2x8x1x1xf32>, %dy: memref<2x4x3x3xf32>, %dw: memref<4x8x1x1xf32>) {
+  %zf = arith.constant 0.0 : f32
+  %p = memref.alloc() : memref<2x8x3x3xf32>
+  linalg.fill ins(%zf : f32) outs(%p : memref<2x8x3x3xf32>)
+  %v = memref.subview %p[0, 0, 1, 1] [2, 8, 1, 1] [1, 1, 1, 1]
+      : memref<2x8x3x3xf32> to memref<2x8x1x1xf32, strided<[72, 9, 3, 1], offset: 4>>
+  memref.copy %x, %v : memref<2x8x1x1xf32> to memref<2x8x1x1xf32, strided<[72, 9, 3, 1], offset: 4>>
+  linalg.fill ins(%zf : f32) outs(%dw : memref<4x8x1x1xf32>)
+  linalg.generic {indexing_maps = [#dw_x, #dw_dy, #dw_w],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%p, %dy : memref<2x8x3x3xf32>, memref<2x4x3x3xf32>) outs(%dw : memref<4x8x1x1xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
   memref.dealloc %p : memref<2x8x3x3xf32>
   return
 }
