@@ -16,8 +16,8 @@ the median over --rounds rounds of the mean step time of --steps steps, the
 systems taking turns within each round (one process, one OpenMP pool:
 ampc.torch is imported first), and the ratios the targets are about. With
 --rss, each system also runs alone in a child process and its peak resident
-memory (ru_maxrss: compile excluded, the library loaded and stepped) is
-reported. The load average is printed before and after: run it on a quiet
+memory (VmHWM, reset after the export and compile: the library loaded
+and stepped, or torch's model stepped) is reported. The load average is printed before and after: run it on a quiet
 machine.
 
   benchmarks/cpu/models.py [--models resnet18,...] [--threads 1,2] [--rounds 5]
@@ -26,7 +26,6 @@ import argparse
 import copy
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -112,18 +111,29 @@ def rss_of(name, model_name, threads, steps):
     return None
 
 
+def peak_rss_mib():
+    """This process's peak resident set (VmHWM) in MiB."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def child(args):
     torch.set_num_threads(int(args.threads))
     with __import__("tempfile").TemporaryDirectory() as folder:
         step, _ = make_step(args.child, args.models, folder)
         if step is None:
             return
-        # Compiling happens in ampc's own process; what is left is the step's.
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # Compiling happens in ampc's own process; the export's peak is
+        # forgotten (clear_refs 5 resets VmHWM). ru_maxrss would not do:
+        # Linux carries it over from the parent across fork and exec.
+        before = peak_rss_mib()
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
         for _ in range(args.steps + 2):
             step()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print("RSS %.1f %.1f" % (peak / 1024.0, before / 1024.0))
+        print("RSS %.1f %.1f" % (peak_rss_mib(), before))
 
 
 def main():
