@@ -308,11 +308,14 @@ std::optional<PaddedImage> matchPadding(Value image, Operation *conv, unsigned h
 }
 
 /// Whether every side of `padded` is narrower than the window reaching
-/// into it. A wider one is legal arithmetic, but oneDNN 2.6's f32 backward-
-/// weights primitive got it wrong here: a forward convolution over a 1x1
-/// image (ResNet-18's layer4 at 32x32), read as backward weights with a 1x1
-/// window and padding 1, came out right on the first step of a training
-/// run and wrong from the second on.
+/// into it. A wider one is legal arithmetic, but it came out wrong once: a
+/// forward convolution over a 1x1 image (ResNet-18's layer4 at 32x32), then
+/// read as f32 backward weights with a 1x1 window, padding 1 and the
+/// image's batch and channels swapped, was right on the first training step
+/// and wrong from the second on. The same call on plain NCHW buffers is
+/// right on every call (checked with unittests/Runtime's harness), so the
+/// cause, oneDNN 2.6 or the runtime's strided views, is not pinned down;
+/// such padding is kept as a copy.
 bool padsWithinWindow(const PaddedImage &padded, Value image, linalg::LinalgOp conv,
                       const ConvShape &shape) {
   auto paddedType = cast<MemRefType>(image.getType());
