@@ -19,6 +19,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -106,17 +107,20 @@ static LogicalResult writeText(Location loc, StringRef path,
   return out->keep();
 }
 
-/// --time-passes, and the usual MLIR flags of a tool that registered them
-/// (ampc's driver does: --mlir-timing, --mlir-print-ir-after-all, ...).
-static LogicalResult configurePassManager(Location loc, PassManager &pm,
-                                          const CompilerOptions &options) {
+/// The usual MLIR flags of a tool that registered them (ampc's driver does:
+/// --mlir-print-ir-after-all, ...).
+static LogicalResult configurePassManager(Location loc, PassManager &pm) {
   if (failed(applyPassManagerCLOptions(pm)))
     return emitError(loc) << "ampc: bad pass manager options";
-  if (options.timePasses)
-    pm.enableTiming();
-  else
-    applyDefaultTimingPassManagerCLOptions(pm);
   return success();
+}
+
+/// Runs `pm` on `module`, timed as `name` under `parent`.
+static LogicalResult runTimed(PassManager &pm, ModuleOp module, TimingScope &parent,
+                              StringRef name) {
+  TimingScope scope = parent.nest(name);
+  pm.enableTiming(scope);
+  return pm.run(module);
 }
 
 /// Native code for the lowered module, as assembly or an object file.
@@ -198,7 +202,7 @@ static SmallVector<std::string> undefinedSymbols(StringRef linkerOutput) {
 /// link time. Undefined symbols are link errors (-z defs): a library that
 /// could not be loaded is never written.
 static LogicalResult linkShared(Location loc, ArrayRef<std::string> objects, StringRef output,
-                                ArrayRef<std::string> runtimes, bool runnerUtils,
+                                ArrayRef<std::string> runtimes, bool runnerUtils, bool profiler,
                                 SmallVectorImpl<std::string> &undefined) {
   llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
   if (!cc)
@@ -213,8 +217,12 @@ static LogicalResult linkShared(Location loc, ArrayRef<std::string> objects, Str
   // otherwise call libc's.
   SmallVector<StringRef> args{*cc, "-shared", "-o", output};
   args.append(objects.begin(), objects.end());
-  args.append({"-Wl,-u,ampc_cpu_missing_feature", owned[0], "-lm", "-Wl,-z,defs",
-               "-Wl,-Bsymbolic"});
+  args.push_back("-Wl,-u,ampc_cpu_missing_feature");
+  // The step profiler's entry points, also in a library without profile
+  // points (Python's profile() then reports nothing rather than failing).
+  if (profiler)
+    args.push_back("-Wl,-u,ampc_profile_enable");
+  args.append({owned[0], "-lm", "-Wl,-z,defs", "-Wl,-Bsymbolic"});
   if (!runtimes.empty()) {
     std::string rpath = "-Wl,-rpath,$ORIGIN";
     for (const std::string &runtime : runtimes) {
@@ -729,8 +737,15 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   // 1. Mixed precision (or, for fp32, the contract check alone). TOSA and
   // ampc.torch (aten) models are brought to linalg first, like amp-opt
   // --amp-ingest.
+  // One timing report for the whole compile: both pass pipelines, LLVM's
+  // code generation and the link, in that order.
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  if (options.timePasses)
+    timing.setEnabled(true);
+  TimingScope compileTiming = timing.getRootScope();
   PassManager amp(ctx);
-  if (failed(configurePassManager(loc, amp, options)))
+  if (failed(configurePassManager(loc, amp)))
     return failure();
   bool needsIngest = module.walk([](Operation *op) {
                            StringRef dialect = op->getDialect() ? op->getDialect()->getNamespace()
@@ -777,7 +792,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
       amp.addPass(createAMPGradAccumulation());
   }
   PassManager lower(ctx);
-  if (failed(configurePassManager(loc, lower, options)))
+  if (failed(configurePassManager(loc, lower)))
     return failure();
   if (options.target == Target::CUDA)
     buildCUDALoweringPipeline(lower, cuda);
@@ -798,7 +813,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     lower.printAsTextualPipeline(llvm::errs());
     llvm::errs() << "\n";
   }
-  if (failed(amp.run(module)))
+  if (failed(runTimed(amp, module, compileTiming, "mixed precision")))
     return failure();
   if (options.emit == Emit::MLIR)
     return writeText(loc, options.outputPath, [&](raw_ostream &os) { module.print(os); });
@@ -830,7 +845,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                      (StringRef(message).starts_with("LibDevice path: ") ||
                       StringRef(message).starts_with("CUDA path: ")));
     });
-    if (failed(lower.run(module)))
+    if (failed(runTimed(lower, module, compileTiming, "lowering")))
       return failure();
   }
   // What the step profiler times (amp-cpu-profile-points), by id.
@@ -936,8 +951,10 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     // More parts than cores: they finish at about the same time.
     unsigned parts =
         options.target == Target::CPU ? 2 * llvm::hardware_concurrency().compute_thread_count() : 1;
+    TimingScope codegenTiming = compileTiming.nest("LLVM code generation");
     FailureOr<SmallVector<std::string>> objects =
         detail::compileToObjects(loc, std::move(llvmModule), *machine, options.optLevel, parts);
+    codegenTiming.stop();
     if (failed(objects))
       return failure();
     llvm::scope_exit removeObjects([&] {
@@ -966,7 +983,9 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     if (failed(library))
       return failure();
     SmallVector<std::string> undefined;
-    if (failed(linkShared(loc, *objects, library->tempPath(), runtimes, runnerUtils, undefined))) {
+    TimingScope linkTiming = compileTiming.nest("link");
+    if (failed(linkShared(loc, *objects, library->tempPath(), runtimes, runnerUtils,
+                          /*profiler=*/options.target == Target::CPU, undefined))) {
       // A function the model declares (a harness's timer, a kernel library)
       // that nothing it links defines: the library could not be loaded.
       for (const std::string &symbol : undefined) {

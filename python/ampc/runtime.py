@@ -123,11 +123,17 @@ class Function:
         return tuple(outputs)
 
 
+# Libraries whose profile AMPC_PROFILE=1 prints at exit.
+_PROFILED_AT_EXIT = set()
+
+
 class ProfileReport(list):
     """Rows of the step profiler's totals (dicts: seconds, share of the
     total, calls, what the kernel computes or which oneDNN routine, the
-    model source line and module path, whether it is backward), costliest
-    first; str() is a table like torch.profiler's key_averages()."""
+    model source line and module path, whether it is backward; sites and
+    kinds: how many call sites, and distinct computations, a row groups),
+    costliest first; str() is a table like torch.profiler's
+    key_averages()."""
 
     def __init__(self, points, nanoseconds, calls, top, by):
         keys = {"point": lambda i, p: i, "source": lambda i, p: (p.get("source"), p.get("module")),
@@ -138,7 +144,7 @@ class ProfileReport(list):
         for i, point in enumerate(points):
             if not calls[i]:
                 continue
-            row = rows.setdefault(keys[by](i, point), dict(point, seconds=0.0, calls=0, sites=0))
+            row = rows.setdefault(keys[by](i, point), dict(point, seconds=0.0, calls=0, sites=0, kinds=set()))
             # A field the grouped points disagree on is None ("several").
             for field in ("function", "callee", "what", "source", "module", "backward"):
                 if row.get(field) != point.get(field):
@@ -146,9 +152,11 @@ class ProfileReport(list):
             row["seconds"] += nanoseconds[i] * 1e-9
             row["calls"] += calls[i]
             row["sites"] += 1
+            row["kinds"].add(point.get("what"))
         total = sum(r["seconds"] for r in rows.values())
         for row in rows.values():
             row["share"] = row["seconds"] / total if total else 0.0
+            row["kinds"] = len(row["kinds"])
         ordered = sorted(rows.values(), key=lambda r: -r["seconds"])
         super().__init__(ordered[:top] if top else ordered)
         self.total_seconds = total
@@ -164,7 +172,7 @@ class ProfileReport(list):
                 where = row["source"] or "?"
             if row.get("backward"):
                 where += " [backward]"
-            what = row["what"] if row["what"] is not None else "%d kinds" % row["sites"]
+            what = row["what"] if row["what"] is not None else "%d kinds" % row["kinds"]
             lines.append("%8.2f %5.1f%% %7d  %-40s %s" % (row["seconds"] * 1e3, 100 * row["share"], row["calls"],
                                                        what[:40], where))
         lines.append("%8.2f        total over the timed points" % (self.total_seconds * 1e3))
@@ -188,9 +196,12 @@ class Module:
         # unscaled gradients before clipping, as clip_grad_norm_ returns it).
         self.last_grad_norm = None
         self._init_hyperparameters()
-        if os.environ.get("AMPC_PROFILE") and "profile_points" in self.manifest:
+        if os.environ.get("AMPC_PROFILE", "0") not in ("", "0") and "profile_points" in self.manifest:
             self.profile(True)
-            atexit.register(lambda: sys.stderr.write("ampc profile of %s:\n%s\n" % (path, self.profile_report())))
+            # The totals are the library's: one report per file at exit.
+            if path not in _PROFILED_AT_EXIT:
+                _PROFILED_AT_EXIT.add(path)
+                atexit.register(lambda: sys.stderr.write("ampc profile of %s:\n%s\n" % (path, self.profile_report())))
 
     def _load_library(self, path):
         return open_library(path, self.manifest)
@@ -232,16 +243,16 @@ class Module:
         try:
             function = getattr(self._library, name)
         except AttributeError:
-            raise LibraryError("this library has no step profiler (compiled by an older ampc, or "
-                               "for --target=cuda): recompile it") from None
+            raise LibraryError("this library has no step profiler: CUDA libraries have none, and CPU "
+                               "libraries compiled before it existed need recompiling") from None
         function.argtypes, function.restype = argtypes, restype
         return function
 
     def profile(self, enabled=True):
         """Turns the step profiler on (or off): every kernel and oneDNN call
         of the library's steps is then timed, per call site (the manifest's
-        "profile_points"). Off, which is the default, it costs a load and a
-        branch per call. Returns the previous setting; AMPC_PROFILE=1 in the
+        "profile_points"). Off, which is the default, each point costs two
+        calls that test a flag. Returns the previous setting; AMPC_PROFILE=1 in the
         environment turns it on at load and prints profile_report() at exit."""
         enable = self._profiler("ampc_profile_enable", [ctypes.c_int], ctypes.c_int)
         return bool(enable(1 if enabled else 0))

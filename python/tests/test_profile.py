@@ -59,6 +59,11 @@ def test_grouped_reports_add_up(compiled):
         assert grouped.total_seconds == pytest.approx(by_point.total_seconds)
     gemms = [r for r in mod.profile_report(top=0, by="what") if r["what"] == "ampc_cpu_gemm"]
     assert len(gemms) == 1 and gemms[0]["sites"] > 1 and gemms[0]["source"] is None
+    assert gemms[0]["kinds"] == 1
+    lines = mod.profile_report(top=0, by="source")
+    mixed = [r for r in lines if r["what"] is None]
+    assert mixed and all(1 < r["kinds"] <= r["sites"] for r in mixed)
+    assert "%d kinds" % mixed[0]["kinds"] in str(lines)
     assert "sites" in str(mod.profile_report(by="what"))
     assert len(mod.profile_report(top=2)) == 2
     with pytest.raises(ValueError, match="by must be"):
@@ -87,6 +92,30 @@ def test_environment_variable_prints_the_report_at_exit(compiled, tmp_path):
     env = dict(os.environ, AMPC_PROFILE="1")
     result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "ampc profile of" in result.stderr and "ampc_cpu_gemm" in result.stderr
-    quiet = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    assert quiet.returncode == 0 and "ampc profile" not in quiet.stderr
+    assert result.stderr.count("ampc profile of") == 1 and "ampc_cpu_gemm" in result.stderr
+    for off in ({}, {"AMPC_PROFILE": "0"}, {"AMPC_PROFILE": ""}):
+        env = {k: v for k, v in os.environ.items() if k != "AMPC_PROFILE"}
+        env.update(off)
+        quiet = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+        assert quiet.returncode == 0 and "ampc profile" not in quiet.stderr, off
+
+
+def test_a_library_without_points_profiles_nothing(tmp_path):
+    """A function with no kernel or oneDNN call has no profile points; its
+    library still has the profiler, which reports nothing (AMPC_PROFILE=1
+    included)."""
+    source = tmp_path / "identity.mlir"
+    source.write_text("func.func @identity(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
+                      "  return %x : tensor<4xf32>\n}\n")
+    library = ampc.compile(str(source), output=str(tmp_path / "identity.so"), precision="fp32")
+    mod = ampc.load(library)
+    assert mod.manifest["profile_points"] == []
+    assert mod.profile(True) is False
+    assert len(mod.profile_report()) == 0 and mod.profile_report().total_seconds == 0
+    mod.profile(False)
+    script = "import sys; sys.path.insert(0, %r)\nimport ampc\nampc.load(%r)\n" % (
+        os.path.join(ROOT, "python"), library)
+    result = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, AMPC_PROFILE="1"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "total over the timed points" in result.stderr

@@ -77,7 +77,8 @@ def test_profile_names_the_model_lines_and_modules():
     torch.manual_seed(1)
     batches = random_batches((16, 1, 8, 8), 10, 3)
     _, _, trainer, _ = train_both(SmallCNN(), batches[:1], precision="bf16")
-    assert trainer.profile() is False
+    trainer.reset_profile()
+    trainer.profile()
     for x, y in batches:
         trainer.step(x, y)
     trainer.profile(False)

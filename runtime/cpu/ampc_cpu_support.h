@@ -41,8 +41,8 @@ int ampc_cpu_feature_known(const char *feature);
  * runtime call of a step with ampc_profile_begin/ampc_profile_end and lists
  * the points in the manifest ("profile_points", by id); ampc gives the
  * library a table of that many totals. Profiling is off until
- * ampc_profile_enable(1): begin then returns 0 at the cost of a load and a
- * branch, and end ignores it. On, begin returns the time (ns, never 0) and
+ * ampc_profile_enable(1): begin then tests a flag and returns 0, and end
+ * ignores it. On, begin returns the time (ns, never 0) and
  * end adds what elapsed, and one call, to point `id`. */
 long long ampc_profile_begin(void);
 void ampc_profile_end(long long id, long long start);

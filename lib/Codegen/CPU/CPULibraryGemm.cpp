@@ -608,11 +608,13 @@ private:
     std::optional<FlippedKernel> flipped;
     std::optional<PaddedImage> padded;
     // A stride-1 forward's input gradient has no spread, only the padding
-    // (or none): the same backward-data convolution with stride 1.
+    // (within the kernel's reach): the same backward-data convolution with
+    // stride 1.
     if (kind == kForward && shape->sh == 1 && shape->sw == 1) {
       std::optional<unsigned> khPos = resultOf(mw, shape->kh), kwPos = resultOf(mw, shape->kw);
       spread = matchSpread(x, op, shape->xh, shape->xw);
-      if (!spread && (padded = matchPadding(x, op, shape->xh, shape->xw)))
+      if (!spread && (padded = matchPadding(x, op, shape->xh, shape->xw)) &&
+          padsWithinWindow(*padded, x, op, *shape))
         spread = SpreadGradient{padded->source, padded->top, padded->left, 1, 1};
       if (khPos && kwPos)
         flipped = matchFlip(w, op, *khPos, *kwPos);

@@ -114,6 +114,9 @@ struct AMPCPUProfilePointsPass
     : public ampc::impl::AMPCPUProfilePointsBase<AMPCPUProfilePointsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // Instrumented already: a second table would reuse the ids.
+    if (module->hasAttr(kProfilePointsAttrName))
+      return;
     MLIRContext *ctx = &getContext();
     Type i64 = IntegerType::get(ctx, 64);
     func::FuncOp begin = declare(module, kBegin, FunctionType::get(ctx, {}, {i64}));

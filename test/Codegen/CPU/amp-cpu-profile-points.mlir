@@ -75,3 +75,27 @@ func.func @update(%w: memref<8xf32>) {
 func.func @nothing() {
   return
 }
+
+// -----
+
+// Ids run on across functions, in module order; a module instrumented
+// already is left alone (running the pass twice times each call once).
+// RUN: amp-opt %s -split-input-file -amp-cpu-profile-points -amp-cpu-profile-points | FileCheck %s --check-prefix=TWICE
+// CHECK: module attributes {ampc.profile_points = [{{{.*}}function = "first"{{.*}}}, {{{.*}}function = "second"{{.*}}}]}
+// CHECK-LABEL: func.func @first(
+// CHECK: arith.constant 0 : i64
+// CHECK-LABEL: func.func @second(
+// CHECK: arith.constant 1 : i64
+// TWICE-LABEL: func.func @second(
+// TWICE-COUNT-1: call @ampc_profile_begin()
+// TWICE-NOT: call @ampc_profile_begin()
+// TWICE: return
+func.func private @ampc_cpu_gemm(memref<8xf32>)
+func.func @first(%w: memref<8xf32>) {
+  call @ampc_cpu_gemm(%w) : (memref<8xf32>) -> ()
+  return
+}
+func.func @second(%w: memref<8xf32>) {
+  call @ampc_cpu_gemm(%w) : (memref<8xf32>) -> ()
+  return
+}

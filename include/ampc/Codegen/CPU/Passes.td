@@ -273,9 +273,14 @@ def AMPCPUProfilePoints : Pass<"amp-cpu-profile-points", "::mlir::ModuleOp"> {
     runtime (`ampc_cpu_*`: oneDNN GEMMs and convolutions) is surrounded by
     `ampc_profile_begin` / `ampc_profile_end(id, start)` of the support
     library every CPU library links (runtime/cpu/ampc_cpu_support.h). Off,
-    which is the default, begin returns 0 after a load and a branch and end
-    returns at once; on (`ampc_profile_enable(1)`, Python's
-    `mod.profile()`), the library adds up the time and calls per point.
+    which is the default, each point costs those two calls, which test a
+    flag and return (small next to the kernel or oneDNN call they
+    surround); on (`ampc_profile_enable(1)`, Python's `mod.profile()`), the
+    library adds up the time and calls per point.
+
+    Only calls at the top level of public functions are timed (where the
+    CPU lowering puts every kernel and runtime call); a module that already
+    has `ampc.profile_points` is left as it is.
 
     The points are listed, by id, in the module attribute
     `ampc.profile_points` (for the manifest): the function, the callee,
