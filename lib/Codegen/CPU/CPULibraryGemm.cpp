@@ -312,10 +312,10 @@ std::optional<PaddedImage> matchPadding(Value image, Operation *conv, unsigned h
 /// forward convolution over a 1x1 image (ResNet-18's layer4 at 32x32), then
 /// read as f32 backward weights with a 1x1 window, padding 1 and the
 /// image's batch and channels swapped, was right on the first training step
-/// and wrong from the second on. The same call on plain NCHW buffers is
-/// right on every call (checked with unittests/Runtime's harness), so the
-/// cause, oneDNN 2.6 or the runtime's strided views, is not pinned down;
-/// such padding is kept as a copy.
+/// and wrong from the second on. The runtime call alone, with the arguments
+/// the rewrite emitted (swapped strides, padding 1), is right on repeated
+/// calls, so the fault lies in how the folded call sits in the step and is
+/// not found yet; such padding is kept as a copy.
 bool padsWithinWindow(const PaddedImage &padded, Value image, linalg::LinalgOp conv,
                       const ConvShape &shape) {
   auto paddedType = cast<MemRefType>(image.getType());
