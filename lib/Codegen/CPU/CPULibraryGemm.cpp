@@ -311,11 +311,12 @@ std::optional<PaddedImage> matchPadding(Value image, Operation *conv, unsigned h
 /// into it. A wider one is legal arithmetic, but it came out wrong once: a
 /// forward convolution over a 1x1 image (ResNet-18's layer4 at 32x32), then
 /// read as f32 backward weights with a 1x1 window, padding 1 and the
-/// image's batch and channels swapped, was right on the first training step
-/// and wrong from the second on. The runtime call alone, with the arguments
-/// the rewrite emitted (swapped strides, padding 1), is right on repeated
-/// calls, so the fault lies in how the folded call sits in the step and is
-/// not found yet; such padding is kept as a copy.
+/// image's batch and channels swapped, was right after the first training
+/// step and wrong after the third. The runtime call alone, with the
+/// arguments the rewrite emitted (swapped strides, padding 1), is right on
+/// repeated calls, and the step stays wrong without the buffer cache, so
+/// the fault lies in how the folded call sits in the step and is not found
+/// yet; such padding is kept as a copy.
 bool padsWithinWindow(const PaddedImage &padded, Value image, linalg::LinalgOp conv,
                       const ConvShape &shape) {
   auto paddedType = cast<MemRefType>(image.getType());

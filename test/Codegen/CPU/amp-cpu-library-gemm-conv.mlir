@@ -234,7 +234,7 @@ func.func @small_image_reads_as_forward(%x: memref<2x8x1x1xf32>, %w: memref<4x8x
 
 // The same arithmetic written as a weight gradient (a 1x1 kernel over the
 // padded 1x1 image): padding wider than the window, which once came out
-// wrong from the second training step on (CPULibraryGemm.cpp,
+// wrong after a few training steps (CPULibraryGemm.cpp,
 // padsWithinWindow). The padded copy stays and the call reads it unpadded
 // (kind 2, padding 0).
 // CHECK-LABEL: func.func @padding_wider_than_the_window(
