@@ -26,7 +26,6 @@ import argparse
 import copy
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -39,6 +38,8 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import torchvision  # noqa: E402
+
+from turns import load_average, median_step_ms  # noqa: E402
 
 SYSTEMS = ("ampc-fp32", "ampc-bf16", "torch-fp32", "torch-bf16")
 
@@ -61,10 +62,6 @@ MODELS = {
     "efficientnet_b0": (lambda: torchvision.models.efficientnet_b0(num_classes=10), (16, 3, 64, 64)),
     "encoder": (Encoder, (16, 128, 256)),
 }
-
-
-def load_average():
-    return " ".join(open("/proc/loadavg").read().split()[:3])
 
 
 def batch(shape):
@@ -166,17 +163,7 @@ def main():
                 print("%s %s: export + compile %.1f s" % (model_name, name, seconds), flush=True)
         for threads in [int(t) for t in args.threads.split(",")]:
             torch.set_num_threads(threads)
-            for step in steps.values():
-                step()
-                step()
-            times = {name: [] for name in steps}
-            for _ in range(args.rounds):
-                for name, step in steps.items():
-                    start = time.perf_counter()
-                    for _ in range(args.steps):
-                        step()
-                    times[name].append(1e3 * (time.perf_counter() - start) / args.steps)
-            medians = {name: statistics.median(t) for name, t in times.items()}
+            medians = median_step_ms(steps, args.rounds, args.steps)
             line = ", ".join("%s %.1f ms" % (n, m) for n, m in medians.items())
             ratios = []
             for ours, theirs in (("ampc-bf16", "torch-bf16"), ("ampc-fp32", "torch-fp32"),

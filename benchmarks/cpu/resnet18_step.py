@@ -15,7 +15,6 @@ after: run it on a quiet machine.
 import argparse
 import copy
 import os
-import statistics
 import sys
 import time
 
@@ -27,8 +26,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import torchvision  # noqa: E402
 
-def _load_average():
-    return " ".join(open("/proc/loadavg").read().split()[:3])
+from turns import load_average, median_step_ms  # noqa: E402
 
 
 SYSTEMS = ("ampc-fp32", "ampc-bf16", "torch-fp32", "torch-bf16")
@@ -46,7 +44,7 @@ def main():
     unknown = [s for s in chosen if s not in SYSTEMS]
     if unknown:
         parser.error("unknown system %r (choose from %s)" % (unknown[0], ", ".join(SYSTEMS)))
-    print("# load average before: %s" % _load_average(), flush=True)
+    print("# load average before: %s" % load_average(), flush=True)
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=10)
     generator = torch.Generator().manual_seed(0)
@@ -75,19 +73,10 @@ def main():
             steps[name] = torch_step
     for threads in [int(t) for t in args.threads.split(",")]:
         torch.set_num_threads(threads)   # the shared pool: ampc's steps too
-        for step in steps.values():      # warm-up: primitives, caches
-            step()
-            step()
-        times = {name: [] for name in steps}
-        for _ in range(args.rounds):
-            for name, step in steps.items():
-                start = time.perf_counter()
-                for _ in range(args.steps):
-                    step()
-                times[name].append(1e3 * (time.perf_counter() - start) / args.steps)
+        medians = median_step_ms(steps, args.rounds, args.steps)
         print("threads %d: " % threads + ", ".join(
-            "%s %.1f ms" % (name, statistics.median(t)) for name, t in times.items()), flush=True)
-    print("# load average after: %s" % _load_average())
+            "%s %.1f ms" % (name, m) for name, m in medians.items()), flush=True)
+    print("# load average after: %s" % load_average())
 
 
 if __name__ == "__main__":

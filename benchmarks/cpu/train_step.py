@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks", "workloads"))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import forward  # noqa: E402
+from turns import load_average  # noqa: E402
 
 SYSTEMS = {
     "ampc-fp32": dict(kind="ampc", precision="fp32", flags=[]),
@@ -218,7 +219,7 @@ def main():
     flags = sorted(set(re.findall(r"\b(avx512_bf16|amx_bf16|avx512_fp16|amx_tile|avx512f|avx2)\b",
                                   open("/proc/cpuinfo").read())))
     print("# %s; %d cores; %s" % (cpu.split(":", 1)[-1].strip(), os.cpu_count(), " ".join(flags)))
-    print("# load average before: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
+    print("# load average before: %s" % load_average())
 
     libraries, compile_times = {}, {}
     for name in workloads:
@@ -265,7 +266,7 @@ def main():
     except Exception as error:  # the runtime may not be built
         print("# oneDNN GEMM ceiling not measured: %s" % error)
         ceiling = None
-    print("# load average after: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
+    print("# load average after: %s" % load_average())
     if ceiling:
         print("# oneDNN 2048^2 GEMM through ampc's runtime: bf16 %.0f GFLOP/s, f16 %.0f GFLOP/s, "
               "f32 %.0f GFLOP/s" % (ceiling["bf16"], ceiling["f16"], ceiling["f32"]))
