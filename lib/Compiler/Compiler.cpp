@@ -357,6 +357,32 @@ static bool callsCpuRuntime(const llvm::Module &module) {
   return false;
 }
 
+/// Whether a CPU module calls MPI (a data-parallel step).
+static bool callsMPI(const llvm::Module &module) {
+  for (const llvm::Function &function : module.functions())
+    if (function.isDeclaration() &&
+        (function.getName().starts_with("MPI_") || function.getName().starts_with("ampc_mpi_")))
+      return true;
+  return false;
+}
+
+/// ampc's MPI runtime: next to ampc (bin/../lib) first, else where the build
+/// put it; empty when ampc was built without MPI.
+static std::string findMPIRuntime() {
+#ifdef AMPC_MPI_RUNTIME_LIBRARY
+  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  if (!executable.empty()) {
+    SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
+    llvm::sys::path::append(path, "lib", "libampc_cpu_mpi.so");
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return llvm::sys::fs::exists(AMPC_MPI_RUNTIME_LIBRARY) ? AMPC_MPI_RUNTIME_LIBRARY : "";
+#else
+  return "";
+#endif
+}
+
 /// For every exported C entry point `_mlir_ciface_<f>(p0, ..., pn)`, a
 /// `_mlir_packed_<f>(void **ps)` calling it with ps[0..n]: a caller that
 /// cannot pass more than a few hundred arguments (ctypes stops at 1024; a
@@ -710,6 +736,15 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   }
   if (options.target == Target::CUDA && options.threads)
     return emitError(loc) << "ampc: --threads is for --target=cpu";
+  // The NCCL all-reduce would go at the same IR point; the CUDA lowering
+  // does not have it yet (docs/distributed.md).
+  bool allReduces = module.walk([](amp::AllReduceOp) { return WalkResult::interrupt(); })
+                        .wasInterrupted();
+  if (options.target == Target::CUDA && (options.dataParallel || allReduces))
+    return emitError(loc) << "ampc: data parallelism (--data-parallel=mpi, amp.all_reduce) is "
+                             "for --target=cpu for now; see docs/distributed.md for the NCCL plan";
+  if (options.dataParallel && !(options.bucketCapMb > 0))
+    return emitError(loc) << "ampc: --bucket-cap-mb needs a positive size in MiB";
   // The host CPU is checked before any work, whatever is emitted.
   FailureOr<detail::HostTarget> host = detail::createHostTarget(loc, options);
   if (failed(host))
@@ -782,6 +817,10 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
     pipeline.report = options.reportFile;
     pipeline.persistentCopies = options.persistentCopies;
     pipeline.gradAccumulation = options.gradAccumulation;
+    if (options.dataParallel)
+      pipeline.dataParallel = AMPPipelineOptions::DataParallelChoice::MPI;
+    pipeline.bucketCapMb = options.bucketCapMb;
+    pipeline.mpiImplementation = options.mpiImplementation;
     buildAMPPipeline(amp, pipeline);
   } else {
     amp.addPass(createAMPVerifyTrainingStep());
@@ -790,6 +829,12 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
                          options.clipGradValue);
     if (options.gradAccumulation)
       amp.addPass(createAMPGradAccumulation());
+    if (options.dataParallel) {
+      AMPDataParallelOptions parallel;
+      parallel.bucketCapMb = options.bucketCapMb;
+      parallel.mpiImplementation = options.mpiImplementation;
+      amp.addPass(createAMPDataParallel(parallel));
+    }
   }
   PassManager lower(ctx);
   if (failed(configurePassManager(loc, lower)))
@@ -948,6 +993,7 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   case Emit::Shared: {
     bool runnerUtils = callsRunnerUtils(*llvmModule);
     bool cpuRuntime = options.target == Target::CPU && callsCpuRuntime(*llvmModule);
+    bool mpi = options.target == Target::CPU && callsMPI(*llvmModule);
     // More parts than cores: they finish at about the same time.
     unsigned parts =
         options.target == Target::CPU ? 2 * llvm::hardware_concurrency().compute_thread_count() : 1;
@@ -978,6 +1024,18 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
       runtimes.push_back(runtime);
       // Generated parallel loops call libomp, the pool oneDNN runs on.
       runtimes.push_back(AMPC_LIBOMP_LIBRARY);
+    }
+    if (mpi) {
+      std::string runtime = findMPIRuntime();
+      if (runtime.empty())
+        return emitError(loc) << "ampc: this data-parallel library needs ampc's MPI runtime "
+                                 "(libampc_cpu_mpi.so), which was not built: ampc was configured "
+                                 "without MPI (apt-get install libopenmpi-dev, then rebuild)";
+      runtimes.push_back(runtime);
+#ifdef AMPC_MPI_LIBRARY
+      // The step calls MPI_Allreduce itself (the upstream mpi lowering).
+      runtimes.push_back(AMPC_MPI_LIBRARY);
+#endif
     }
     FailureOr<AtomicOutput> library = AtomicOutput::create(loc, options.outputPath);
     if (failed(library))

@@ -2,6 +2,7 @@
 
 #include "ampc/Compiler/Compiler.h"
 
+#include "mlir/Dialect/DLTI/DLTI.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Matchers.h"
 
@@ -93,6 +94,41 @@ static std::pair<std::string, llvm::json::Object> lossScalingFromIR(ModuleOp mod
   return {"static", std::move(options)};
 }
 
+/// How the step is data-parallel, read from the IR: null, or the backend,
+/// its MPI ABI and the buckets (`bucket_bytes`: what one step all-reduces).
+static llvm::json::Value dataParallelFromIR(ModuleOp module) {
+  // Per function: a step and its _apply reduce the same gradients; report
+  // the function that reduces most (the step, with its buffers).
+  int64_t buckets = 0, bytes = 0;
+  bool any = false;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    int64_t funcBuckets = 0, funcBytes = 0;
+    func.walk([&](amp::AllReduceOp op) {
+      ++funcBuckets;
+      for (Type type : op.getInputs().getTypes()) {
+        auto tensor = cast<RankedTensorType>(type);
+        funcBytes += tensor.getNumElements() * tensor.getElementTypeBitWidth() / 8;
+      }
+    });
+    any |= funcBuckets > 0;
+    if (funcBytes > bytes)
+      std::tie(buckets, bytes) = std::make_pair(funcBuckets, funcBytes);
+  }
+  if (!any)
+    return nullptr;
+  std::string implementation = "MPICH"; // the upstream lowering's default
+  if (auto map = dyn_cast_or_null<DLTIQueryInterface>(module->getAttr(DLTIDialect::kMapAttrName)))
+    if (FailureOr<Attribute> value =
+            map.query(StringAttr::get(module.getContext(), "MPI:Implementation"));
+        succeeded(value))
+      if (auto name = dyn_cast<StringAttr>(*value))
+        implementation = name.str();
+  return llvm::json::Object{{"backend", "mpi"},
+                            {"mpi_implementation", implementation},
+                            {"buckets_per_step", buckets},
+                            {"bytes_per_step", bytes}};
+}
+
 static llvm::json::Value describe(func::FuncOp func, Type type, DictionaryAttr attrs,
                                   unsigned index, bool &ok) {
   llvm::json::Object entry{{"index", index}};
@@ -176,6 +212,7 @@ FailureOr<llvm::json::Object> ampc::buildManifest(ModuleOp module, StringRef inp
       {"policy", options.policyFile.empty() ? std::string("default") : options.policyFile},
       {"persistent_copies", options.persistentCopies},
       {"grad_accumulation", options.gradAccumulation},
+      {"data_parallel", dataParallelFromIR(module)},
       {"opt_level", static_cast<int64_t>(options.optLevel)},
       {"command_line", options.commandLine},
       {"functions", std::move(functions)}};

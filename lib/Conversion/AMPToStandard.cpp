@@ -569,6 +569,9 @@ struct ConvertAMPToStandardPass
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<amp::AMPDialect>();
+    // The buffer form of a collective stays until after deallocation
+    // (amp-cpu-collectives-to-mpi).
+    target.addLegalOp<amp::AllReduceInPlaceOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateAMPToStandardConversionPatterns(patterns);
@@ -606,4 +609,5 @@ void ampc::populateAMPToStandardConversionPatterns(RewritePatternSet &patterns) 
                AdamOpLowering<amp::AdamWOp, /*decoupled=*/true>, UnscaleOpLowering,
                AllFiniteOpLowering, UpdateScaleOpLowering, StopGradientOpLowering,
                RandomUniformOpLowering>(patterns.getContext());
+  populateAMPCollectivesToMPIPatterns(patterns);
 }

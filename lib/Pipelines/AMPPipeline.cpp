@@ -65,6 +65,14 @@ void ampc::buildAMPPipeline(OpPassManager &pm, const AMPPipelineOptions &options
   // Split into accumulate/apply steps once the step is complete.
   if (options.gradAccumulation)
     pm.addPass(createAMPGradAccumulation());
+  // Gradients summed across ranks where they are complete: after the
+  // split, so that accumulating micro-batches communicate nothing.
+  if (options.dataParallel == AMPPipelineOptions::DataParallelChoice::MPI) {
+    AMPDataParallelOptions parallel;
+    parallel.bucketCapMb = options.bucketCapMb;
+    parallel.mpiImplementation = options.mpiImplementation;
+    pm.addPass(createAMPDataParallel(parallel));
+  }
   // Fold what the passes above left: constant weights, round trips.
   pm.addPass(createAMPCastCleanup());
 }

@@ -24,18 +24,6 @@ using namespace mlir;
 using namespace ampc;
 using amp::Role;
 
-/// The gradient an optimizer op receives before clipping and unscaling.
-static OpOperand &getRawGrad(Operation *optimizer) {
-  OpOperand *grad = &getOptimizerGrad(optimizer);
-  if (auto clip = grad->get().getDefiningOp<amp::ClipGradNormOp>())
-    grad = &clip.getGradsMutable()[cast<OpResult>(grad->get()).getResultNumber()];
-  if (auto clip = grad->get().getDefiningOp<amp::ClipGradValueOp>())
-    grad = &clip.getGradMutable();
-  if (auto unscale = grad->get().getDefiningOp<amp::UnscaleOp>())
-    grad = &unscale.getGradMutable();
-  return *grad;
-}
-
 /// Erases ops that no longer feed anything, then arguments nobody uses.
 static void pruneFunction(func::FuncOp func) {
   // Users come after their operands' definitions, so one pass in reverse
@@ -129,7 +117,7 @@ struct GradAccumulationPass
     SmallVector<Value> results;
     SmallVector<Role> roles;
     for (Operation *opt : optimizers) {
-      Value grad = getRawGrad(opt).get();
+      Value grad = getRawOptimizerGrad(opt).get();
       BlockArgument acc = appendArgument(func, grad.getType(), Role::grad_accumulator, opt->getLoc());
       results.push_back(arith::AddFOp::create(b, opt->getLoc(), acc, grad));
       roles.push_back(Role::grad_accumulator);
@@ -157,7 +145,7 @@ struct GradAccumulationPass
     }
     OpBuilder b(ret);
     for (Operation *opt : optimizers) {
-      OpOperand &grad = getRawGrad(opt);
+      OpOperand &grad = getRawOptimizerGrad(opt);
       BlockArgument acc = appendArgument(func, grad.get().getType(), Role::grad_accumulator, opt->getLoc());
       grad.set(acc);
       results.push_back(zerosLike(b, opt->getLoc(), acc));

@@ -289,3 +289,15 @@ void ampc::setStateResult(TrainingStep &step, BlockArgument arg, Value value) {
   }
   llvm_unreachable("state argument without a result");
 }
+
+/// The gradient an optimizer op receives before clipping and unscaling.
+OpOperand &ampc::getRawOptimizerGrad(Operation *optimizer) {
+  OpOperand *grad = &getOptimizerGrad(optimizer);
+  if (auto clip = grad->get().getDefiningOp<amp::ClipGradNormOp>())
+    grad = &clip.getGradsMutable()[cast<OpResult>(grad->get()).getResultNumber()];
+  if (auto clip = grad->get().getDefiningOp<amp::ClipGradValueOp>())
+    grad = &clip.getGradMutable();
+  if (auto unscale = grad->get().getDefiningOp<amp::UnscaleOp>())
+    grad = &unscale.getGradMutable();
+  return *grad;
+}

@@ -34,7 +34,8 @@ def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto"
             report=None, train=None, cpu_gemm="onednn", threads=None, cpu=None,
             hyperparameters=None, loss_scale=None, init_scale=None, growth_factor=None,
             backoff_factor=None, growth_interval=None, min_scale=None, max_scale=None,
-            clip_grad_norm=None, clip_grad_norm_type=None, clip_grad_value=None):
+            clip_grad_norm=None, clip_grad_norm_type=None, clip_grad_value=None,
+            data_parallel=None, bucket_cap_mb=None):
     """Compiles an MLIR training step into a shared library (plus its JSON
     manifest next to it) and returns the library's path.
 
@@ -61,7 +62,15 @@ def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto"
 
     Gradient clipping, as torch.nn.utils does after scaler.unscale_:
     `clip_grad_norm=max_norm` (with `clip_grad_norm_type` 2, 1 or
-    float("inf")) and `clip_grad_value=v`."""
+    float("inf")) and `clip_grad_value=v`.
+
+    `data_parallel="mpi"`: a step for several processes under mpirun that
+    all-reduces its gradients itself (docs/distributed.md), in buckets of at
+    most `bucket_cap_mb` MiB (default 25, as DDP's)."""
+    if data_parallel not in (None, "none", "mpi"):
+        raise ValueError("data_parallel must be None or 'mpi', got %r" % (data_parallel,))
+    if bucket_cap_mb is not None and data_parallel != "mpi":
+        raise ValueError("bucket_cap_mb needs data_parallel='mpi'")
     if cpu_gemm not in ("onednn", "native"):
         raise ValueError("cpu_gemm must be 'onednn' or 'native', got %r" % (cpu_gemm,))
     if threads is not None and (not isinstance(threads, int) or threads < 0):
@@ -109,6 +118,10 @@ def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto"
         cmd.append("--persistent-copies")
     if grad_accumulation:
         cmd.append("--grad-accumulation")
+    if data_parallel == "mpi":
+        cmd.append("--data-parallel=mpi")
+        if bucket_cap_mb is not None:
+            cmd.append("--bucket-cap-mb=%r" % float(bucket_cap_mb))
     if train is not None:
         if isinstance(train, dict):
             train = " ".join("%s=%s" % (k, str(v).lower() if isinstance(v, bool) else v)
@@ -121,7 +134,53 @@ def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto"
         cmd.append("--clip-grad-norm-type=" + ("inf" if norm_type == float("inf") else "%g" % norm_type))
     if clip_grad_value is not None:
         cmd.append("--clip-grad-value=%r" % float(clip_grad_value))
+    if data_parallel == "mpi":
+        return _compile_on_rank0(cmd, output)
+    return _run(cmd, output)
+
+
+def _run(cmd, output):
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise CompileError(result.stderr.strip() or "ampc failed with exit code %d" % result.returncode)
+    return output
+
+
+def _compile_on_rank0(cmd, output):
+    """Under mpirun, rank 0 compiles and every rank receives the same bytes
+    (library and manifest; no shared file system needed): ranks then load
+    one library, which the loader checks. Without MPI, compiles here."""
+    from . import distributed
+    import numpy as np
+    try:
+        distributed.init()
+    except distributed.DistributedError:
+        return _run(cmd, output)  # loading will say why MPI is needed
+    if distributed.world_size() == 1:
+        return _run(cmd, output)
+    error, files = "", []
+    if distributed.rank() == 0:
+        try:
+            _run(cmd, output)
+            for path in (output, output + ".json"):
+                with open(path, "rb") as f:
+                    files.append(f.read())
+        except (CompileError, OSError) as failure:
+            error = str(failure)
+    # The outcome first, so that a failed compile fails every rank.
+    status = np.frombuffer(error.encode().ljust(4096)[:4096], dtype=np.uint8).copy()
+    distributed.broadcast(status)
+    error = bytes(status).rstrip(b" ").decode(errors="replace")
+    if error:
+        raise CompileError(error if distributed.rank() == 0 else "rank 0 failed to compile: " + error)
+    for index, path in enumerate((output, output + ".json")):
+        size = np.array([len(files[index]) if files else 0], dtype=np.int64)
+        distributed.broadcast(size)
+        data = (np.frombuffer(files[index], dtype=np.uint8).copy() if files
+                else np.empty(int(size[0]), dtype=np.uint8))
+        distributed.broadcast(data)
+        if distributed.rank() != 0:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data.tobytes())
     return output

@@ -184,6 +184,10 @@ class Module:
 
     def __init__(self, path, manifest=None):
         self.manifest = manifest if manifest is not None else read_manifest(path)
+        # A data-parallel step calls MPI: up before the library loads.
+        self.data_parallel = self.manifest.get("data_parallel")
+        if self.data_parallel:
+            self._start_data_parallel(path)
         self._library = self._load_library(path)
         self.functions = {e["name"]: self._function(e) for e in self.manifest["functions"]}
         steps = [f for f in self.functions.values() if f.training_step]
@@ -205,6 +209,29 @@ class Module:
 
     def _load_library(self, path):
         return open_library(path, self.manifest)
+
+    def _start_data_parallel(self, path):
+        """MPI up, then the same library on every rank (compared by the
+        SHA-256 its manifest pins, on every rank, before any step)."""
+        from . import distributed
+        try:
+            distributed.init()
+        except distributed.DistributedError as error:
+            raise LibraryError("library %s was compiled for data parallelism (--data-parallel=mpi) "
+                               "and needs MPI: %s" % (path, error)) from None
+        digest = (self.manifest.get("library") or {}).get("sha256", "")
+        if not distributed.same_everywhere(int(digest[:16] or "0", 16)):
+            raise LibraryError("rank %d: library %s (sha256 %s...) is not the library every rank "
+                               "loaded: each rank must load the same compiled step"
+                               % (distributed.rank(), path, digest[:16]))
+
+    def _broadcast_state(self):
+        """Every rank takes rank 0's state (as DDP does at construction)."""
+        from . import distributed
+        values = [np.array(v, copy=True, order="C") for v in self._host_state()]
+        for value in values:
+            distributed.broadcast(value, root=0)
+        self._set_host_state(values)
 
     def _function(self, entry):
         return Function(self._library, entry)
@@ -330,6 +357,8 @@ class Module:
         if params:
             raise ValueError("init_state: %d params more than the step takes" % len(params))
         self.state = state
+        if self.data_parallel:
+            self._broadcast_state()
 
     def _hyperparameter_specs(self):
         """(argument index, name) of the step's run-time hyperparameters."""
@@ -590,6 +619,9 @@ class Module:
         except (TypeError, ValueError) as error:
             raise LibraryError("%s: %s" % (source, error)) from None
         self._set_host_state(values)
+        # Collective: every rank loads, and every rank ends with rank 0's.
+        if self.data_parallel:
+            self._broadcast_state()
 
     def _param_copy(self, spec, params):
         """The low-precision copy `spec` describes, rounded from its param;
@@ -608,7 +640,14 @@ class Module:
         self.state = values
 
     def save(self, path):
-        """Writes the step state to an .npz checkpoint, by name (state_dict())."""
+        """Writes the step state to an .npz checkpoint, by name (state_dict()).
+        A data-parallel module writes from rank 0 only (all ranks hold the
+        same state) and communicates nothing, so calling it on one rank
+        alone is safe."""
+        if self.data_parallel:
+            from . import distributed
+            if distributed.rank() != 0:
+                return
         np.savez(path, **self.state_dict())
 
     def load_state(self, path):

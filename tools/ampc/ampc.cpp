@@ -112,6 +112,21 @@ static cl::opt<bool> persistentCopies("persistent-copies",
 static cl::opt<bool> gradAccumulation("grad-accumulation",
                                       cl::desc("Also export <step>_accumulate and <step>_apply"),
                                       cl::cat(category));
+enum class DataParallel { None, MPI };
+static cl::opt<DataParallel> dataParallel(
+    "data-parallel", cl::desc("Train on several processes (docs/distributed.md)"),
+    cl::init(DataParallel::None),
+    cl::values(clEnumValN(DataParallel::None, "none", "one process"),
+               clEnumValN(DataParallel::MPI, "mpi",
+                          "MPI ranks under mpirun: gradients all-reduced inside the step")),
+    cl::cat(category));
+static cl::opt<double> bucketCapMb("bucket-cap-mb",
+                                   cl::desc("Largest all-reduce bucket in MiB (default 25, as "
+                                            "DDP's bucket_cap_mb)"),
+                                   cl::init(25.0), cl::cat(category));
+static cl::opt<std::string> mpiImplementation(
+    "mpi-implementation", cl::desc("The MPI ABI to call: OpenMPI (default, Debian's) or MPICH"),
+    cl::init("OpenMPI"), cl::cat(category));
 static cl::opt<std::string> train(
     "train", cl::ValueOptional, cl::value_desc("options"),
     cl::desc("Build the training step from a forward function first (amp-differentiate; "
@@ -303,6 +318,14 @@ int main(int argc, char **argv) {
   options.reportFile = report;
   options.persistentCopies = persistentCopies;
   options.gradAccumulation = gradAccumulation;
+  if ((given(bucketCapMb) || given(mpiImplementation)) && dataParallel != DataParallel::MPI) {
+    llvm::errs() << "ampc: --" << (given(bucketCapMb) ? "bucket-cap-mb" : "mpi-implementation")
+                 << " needs --data-parallel=mpi\n";
+    return 1;
+  }
+  options.dataParallel = dataParallel == DataParallel::MPI;
+  options.bucketCapMb = bucketCapMb;
+  options.mpiImplementation = mpiImplementation;
   if (train.getNumOccurrences())
     options.trainOptions = train;
   options.emit = emit;

@@ -44,6 +44,10 @@ struct CompilerOptions {
   std::string reportFile;
   bool persistentCopies = false;
   bool gradAccumulation = false;
+  /// Data parallelism over MPI ranks (amp-data-parallel; CPU only).
+  bool dataParallel = false;
+  double bucketCapMb = 25.0;
+  std::string mpiImplementation = "OpenMPI";
   /// Set: build the training step from a forward function first, with these
   /// amp-differentiate options ("" for the defaults).
   std::optional<std::string> trainOptions;

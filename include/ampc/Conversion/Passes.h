@@ -5,6 +5,9 @@
 
 #include "ampc/Dialect/AMP/IR/AMP.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -18,6 +21,11 @@ namespace ampc {
 
 /// Patterns lowering amp ops to arith (and, for training ops, linalg/tensor).
 void populateAMPToStandardConversionPatterns(mlir::RewritePatternSet &patterns);
+
+/// amp.all_reduce to one amp.all_reduce_in_place per bucket on a fresh flat
+/// buffer, and amp.world_size to a call of the CPU runtime's
+/// `ampc_mpi_world_size` (part of convert-amp-to-standard).
+void populateAMPCollectivesToMPIPatterns(mlir::RewritePatternSet &patterns);
 
 /// Patterns lowering every aten op (ampc.torch's import) to linalg, tensor,
 /// arith and math, with amp.random_uniform for random ops and

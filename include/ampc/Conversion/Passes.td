@@ -32,10 +32,20 @@ def ConvertAMPToStandard : Pass<"convert-amp-to-standard"> {
     `amp.training_step`) are dropped too: they describe the step for the
     passes and the manifest, and nothing after this pass reads them.
 
+    - `amp.all_reduce` (one gradient bucket) packs its operands into one
+      fresh flat buffer, reduces it with `amp.all_reduce_in_place` (the one
+      amp op this pass leaves; `amp-cpu-collectives-to-mpi` makes it an
+      upstream `mpi.allreduce` after buffer deallocation), and returns views
+      of it;
+      `amp.world_size` calls the CPU runtime's `ampc_mpi_world_size`. Both
+      are CPU-only (docs/distributed.md).
+
     Any amp op left without a lowering is an error at that op.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-                           "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"];
+                           "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect"];
 }
 
 def ConvertATenToLinalg : Pass<"convert-aten-to-linalg"> {

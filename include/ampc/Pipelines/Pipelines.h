@@ -76,6 +76,22 @@ struct AMPPipelineOptions : public mlir::PassPipelineOptions<AMPPipelineOptions>
       llvm::cl::desc("Also emit <step>_accumulate and <step>_apply for k micro-batches per update"),
       llvm::cl::init(false)};
 
+  enum class DataParallelChoice { None, MPI };
+  Option<DataParallelChoice> dataParallel{
+      *this, "data-parallel",
+      llvm::cl::desc("none, or mpi: all-reduce gradients across MPI ranks in every step "
+                     "(amp-data-parallel)"),
+      llvm::cl::init(DataParallelChoice::None),
+      llvm::cl::values(clEnumValN(DataParallelChoice::None, "none", "one process"),
+                       clEnumValN(DataParallelChoice::MPI, "mpi", "MPI ranks (CPU)"))};
+  Option<double> bucketCapMb{*this, "bucket-cap-mb",
+                             llvm::cl::desc("Largest all-reduce bucket in MiB (data-parallel)"),
+                             llvm::cl::init(25.0)};
+  Option<std::string> mpiImplementation{
+      *this, "mpi-implementation",
+      llvm::cl::desc("The MPI ABI a data-parallel step calls: OpenMPI or MPICH"),
+      llvm::cl::init("OpenMPI")};
+
   /// The loss-scaling mode, resolving `auto` from the compute type.
   LossScalingMode getLossScalingMode() const;
 };
@@ -88,7 +104,7 @@ void addClipGradientsPass(mlir::OpPassManager &pm, double maxNorm, double normTy
                           double maxValue);
 
 /// amp-pipeline: verify -> autocast -> master-weights -> loss-scaling ->
-/// cast-cleanup.
+/// [clip] -> [grad-accumulation] -> [data-parallel] -> cast-cleanup.
 void buildAMPPipeline(mlir::OpPassManager &pm, const AMPPipelineOptions &options);
 
 /// amp-ingest: brings ampc.torch's aten ops and TOSA (mixed with linalg or

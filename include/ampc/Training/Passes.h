@@ -1,7 +1,7 @@
 //===- Passes.h - ampc training-step passes -----------------------*- C++ -*-===//
 //
 // The training-step contract's verifier, FP32 master weights, loss scaling
-// and gradient accumulation.
+// gradient accumulation and data parallelism.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +10,7 @@
 
 #include "ampc/Dialect/AMP/IR/AMP.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/DLTI/DLTI.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"

@@ -219,4 +219,53 @@ def AMPGradAccumulation : Pass<"amp-grad-accumulation", "::mlir::ModuleOp"> {
                            "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def AMPDataParallel : Pass<"amp-data-parallel", "::mlir::ModuleOp"> {
+  let summary = "All-reduce gradients across MPI ranks inside each training step";
+  let description = [{
+    Data parallelism with DistributedDataParallel's semantics, decided at
+    compile time. In every function with optimizer ops (the training step
+    and, after `amp-grad-accumulation`, `@s_apply`; never `@s_accumulate`,
+    which is DDP's `no_sync`), run it after `amp-loss-scaling`,
+    `amp-clip-gradients` and `amp-grad-accumulation`:
+
+    - the raw f32 gradients (after the backward, before `amp.unscale`, the
+      clip and the finiteness check) are summed across ranks by
+      `amp.all_reduce sum`, packed into buckets of at most `bucket-cap-mb`
+      MiB in parameter order (one MPI call per bucket; a larger gradient is
+      a bucket of its own);
+    - the mean over ranks costs nothing extra: `amp.unscale` divides by
+      `scale * world_size` instead of `scale` (without loss scaling, an
+      `amp.unscale` by the world size is added);
+    - the `amp.all_finite` flag is all-reduced too (min), so every rank
+      takes the same skip decision and the same scale update;
+    - with `average-buffers`, f32 buffers (BatchNorm running statistics)
+      are averaged across ranks in the same buckets after every step.
+
+    ```mlir
+    %g:2 = amp.all_reduce sum %gw, %gb : tensor<4x8xf32>, tensor<8xf32>
+    %n = amp.world_size : tensor<f32>
+    %sn = arith.mulf %scale, %n : tensor<f32>
+    %uw = amp.unscale %g#0, %sn : tensor<4x8xf32>
+    ```
+
+    The module gets `dlti.map = #dlti.map<"MPI:Implementation" = "...">`:
+    the upstream MPI lowering's ABI (its default is MPICH's, which is wrong
+    for Debian's OpenMPI).
+  }];
+  let options = [
+    Option<"bucketCapMb", "bucket-cap-mb", "double", /*default=*/"25.0",
+           "Largest gradient bucket in MiB (DDP's bucket_cap_mb)">,
+    Option<"mpiImplementation", "mpi-implementation", "std::string",
+           /*default=*/"\"OpenMPI\"", "The MPI ABI to call: OpenMPI or MPICH">,
+    Option<"averageBuffers", "average-buffers", "bool", /*default=*/"true",
+           "Average f32 buffers (BatchNorm running statistics) across ranks every step">,
+  ];
+  let statistics = [
+    Statistic<"numBuckets", "buckets", "All-reduce buckets (MPI calls per step, found_inf's included)">,
+    Statistic<"numReducedBytes", "reduced-bytes", "Bytes all-reduced per step">,
+  ];
+  let dependentDialects = ["::ampc::amp::AMPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect", "::mlir::DLTIDialect"];
+}
+
 #endif // AMPC_TRAINING_PASSES_TD

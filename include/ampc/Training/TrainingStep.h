@@ -35,6 +35,9 @@ mlir::DictionaryAttr getRoleAttrDict(mlir::MLIRContext *context, amp::Role role)
 /// The gradient operand of an optimizer op, and its updated-param result.
 mlir::OpOperand &getOptimizerGrad(mlir::Operation *optimizer);
 mlir::Value getOptimizerParam(mlir::Operation *optimizer);
+/// The gradient operand an optimizer's chain starts from: the operand of
+/// its amp.unscale / clip ops when present, else its own gradient operand.
+mlir::OpOperand &getRawOptimizerGrad(mlir::Operation *optimizer);
 /// (old, new) pairs of everything an optimizer op updates: param then state.
 llvm::SmallVector<std::pair<mlir::Value, mlir::Value>>
 getOptimizerUpdates(mlir::Operation *optimizer);

@@ -33,6 +33,9 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   addUpstream(pm, "canonicalize");
   // Free every temporary the step allocates.
   addUpstream(pm, "buffer-deallocation-pipeline");
+  // A data-parallel step's buckets become MPI_Allreduce calls (the upstream
+  // MPI ops declare no memory effects, so not before deallocation).
+  pm.addPass(createAMPCPUCollectivesToMPI());
   // GEMMs and convolutions to oneDNN, folding the fills, transposes,
   // paddings and epilogues around them.
   if (options.libraryGemm) {

@@ -303,4 +303,33 @@ def AMPCPUProfilePoints : Pass<"amp-cpu-profile-points", "::mlir::ModuleOp"> {
   ];
 }
 
+def AMPCPUCollectivesToMPI : Pass<"amp-cpu-collectives-to-mpi", "::mlir::ModuleOp"> {
+  let summary = "Turn amp.all_reduce_in_place buckets into MPI_Allreduce calls (mpi dialect)";
+  let description = [{
+    Runs after buffer deallocation (the upstream MPI ops declare no memory
+    effects, which deallocation refuses): every `amp.all_reduce_in_place`
+    becomes `mpi.allreduce` with the same buffer as send and receive buffer
+    (MPI_IN_PLACE) on `mpi.comm_world`, which the upstream MPI-to-LLVM
+    patterns then lower to an `MPI_Allreduce` call. For OpenMPI the pass
+    also renames the reduction-op globals MLIR 22 gets wrong
+    (`ompi_mpi_sum` -> `ompi_mpi_op_sum`, as in OpenMPI's mpi.h).
+
+    ```mlir
+    amp.all_reduce_in_place sum %b : memref<1152xf32>
+    // becomes
+    %comm = mpi.comm_world : !mpi.comm
+    mpi.allreduce(%b, %b, MPI_SUM, %comm) : memref<1152xf32>, memref<1152xf32>
+    ```
+
+    The module must say which MPI ABI to call
+    (`dlti.map = #dlti.map<"MPI:Implementation" = "OpenMPI">`, set by
+    `amp-data-parallel`): the upstream lowering would otherwise assume
+    MPICH's, which crashes under Debian's OpenMPI.
+  }];
+  let dependentDialects = ["::mlir::mpi::MPIDialect", "::mlir::LLVM::LLVMDialect"];
+  let statistics = [
+    Statistic<"numCalls", "calls", "mpi.allreduce calls made">,
+  ];
+}
+
 #endif // AMPC_CODEGEN_CPU_PASSES_TD

@@ -236,6 +236,21 @@ LogicalResult AllFiniteOp::verify() {
   return success();
 }
 
+LogicalResult AllReduceOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  Type element = cast<RankedTensorType>(getInputs().front().getType()).getElementType();
+  for (Value input : getInputs())
+    if (cast<RankedTensorType>(input.getType()).getElementType() != element)
+      return emitOpError("needs one element type for the whole bucket, got ")
+             << element << " and " << input.getType();
+  for (Value input : getInputs())
+    if (!cast<RankedTensorType>(input.getType()).hasStaticShape())
+      return emitOpError("needs statically shaped inputs (the bucket's size is fixed), got ")
+             << input.getType();
+  return success();
+}
+
 LogicalResult UpdateScaleOp::verify() {
   double growth = getGrowthFactor().convertToDouble();
   double backoff = getBackoffFactor().convertToDouble();

@@ -317,6 +317,81 @@ def AMP_UpdateScaleOp : AMP_Op<"update_scale", [Pure,
 }
 
 //===----------------------------------------------------------------------===//
+// Data parallelism
+//===----------------------------------------------------------------------===//
+
+def AMP_ReduceKind : I32EnumAttr<"ReduceKind", "reduction of amp.all_reduce", [
+    I32EnumAttrCase<"sum", 0>,
+    I32EnumAttrCase<"max", 1>,
+    I32EnumAttrCase<"min", 2>
+  ]> {
+  let cppNamespace = "::ampc::amp";
+}
+
+def AMP_AllReduceOp : AMP_Op<"all_reduce", [
+    MemoryEffects<[MemRead, MemWrite]>, AllTypesMatch<["inputs", "results"]>]> {
+  let summary = "element-wise reduction of tensors across all ranks (one bucket)";
+  let description = [{
+    Every rank of the process group (MPI_COMM_WORLD) passes tensors of the
+    same types; every rank receives, element by element, the sum (maximum,
+    minimum) over ranks. The operands travel as one flat buffer: one
+    `MPI_Allreduce` per op, so an op is one gradient bucket.
+
+    ```mlir
+    %g:2 = amp.all_reduce sum %g1, %g2 : tensor<64x128xf32>, tensor<128xf32>
+    ```
+
+    A collective: every rank must run it the same number of times in the
+    same order, so it is never folded, deduplicated, moved or erased (it is
+    not `Pure`). Element types: f32 and i32 (what the MPI dialect maps;
+    a bf16 gradient is reduced in f32). The CPU lowering packs the operands
+    into one buffer and calls `MPI_Allreduce` in place on it through the
+    upstream `mpi` dialect.
+  }];
+  let arguments = (ins AMP_ReduceKind:$kind,
+                       Variadic<RankedTensorOf<[F32, I32]>>:$inputs);
+  let results = (outs Variadic<RankedTensorOf<[F32, I32]>>:$results);
+  let assemblyFormat = "$kind $inputs attr-dict `:` type($inputs)";
+  let hasVerifier = 1;
+}
+
+def AMP_AllReduceInPlaceOp : AMP_Op<"all_reduce_in_place"> {
+  let summary = "amp.all_reduce on one flat buffer, in place (after bufferization)";
+  let description = [{
+    The buffer form of an `amp.all_reduce` bucket: every rank's `buffer`
+    is replaced by the element-wise reduction over ranks. The CPU lowering
+    packs a bucket into a fresh 1-D buffer and reduces it with this op,
+    which declares that it reads and writes the buffer, so bufferization
+    and buffer deallocation handle it like any other op; after them
+    `amp-cpu-collectives-to-mpi` turns it into the upstream
+    `mpi.allreduce` with MPI_IN_PLACE.
+
+    ```mlir
+    amp.all_reduce_in_place sum %bucket : memref<1152xf32>
+    ```
+  }];
+  let arguments = (ins AMP_ReduceKind:$kind,
+                       Arg<MemRefRankOf<[F32, I32], [1]>, "the bucket",
+                           [MemRead, MemWrite]>:$buffer);
+  let assemblyFormat = "$kind $buffer attr-dict `:` type($buffer)";
+}
+
+def AMP_WorldSizeOp : AMP_Op<"world_size", [Pure]> {
+  let summary = "the number of ranks of the process group, as f32";
+  let description = [{
+    The size of MPI_COMM_WORLD, read from the runtime (the upstream
+    `mpi.comm_size` has no lowering in MLIR 22), as an f32 scalar tensor:
+    the divisor that turns all-reduced gradient sums into means.
+
+    ```mlir
+    %n = amp.world_size : tensor<f32>
+    ```
+  }];
+  let results = (outs AMP_Scale:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
 // Frontend support: random numbers and gradient stops
 //===----------------------------------------------------------------------===//
 

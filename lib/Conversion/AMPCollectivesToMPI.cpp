@@ -1,0 +1,150 @@
+//===- AMPCollectivesToMPI.cpp - amp collectives to the mpi dialect ---------===//
+//
+// Part of convert-amp-to-standard. An amp.all_reduce bucket becomes one
+// amp.all_reduce_in_place on a fresh flat buffer: the operands are packed
+// into it at tensor level, the op reduces it, and the results are views of
+// it. The in-place op declares its memory effects, which the upstream
+// mpi.allreduce does not (buffer deallocation refuses such ops), so it
+// becomes mpi.allreduce only after deallocation (amp-cpu-collectives-to-mpi).
+// That op takes memrefs and counts only their first dimension, hence the
+// flat 1-D buffer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/Conversion/Passes.h"
+#include "ampc/Dialect/AMP/IR/AMP.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace ampc;
+
+/// The CPU runtime's MPI_Comm_size (runtime/cpu/ampc_cpu_mpi.h).
+static constexpr llvm::StringLiteral kWorldSizeFunction = "ampc_mpi_world_size";
+
+/// `value` as a 1-D tensor of its elements (row-major).
+static Value flatten(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  auto flatType = RankedTensorType::get({type.getNumElements()}, type.getElementType());
+  if (type.getRank() == 1)
+    return value;
+  if (type.getRank() == 0)
+    return tensor::ExpandShapeOp::create(b, loc, flatType, value,
+                                         ArrayRef<ReassociationIndices>{});
+  ReassociationIndices all = llvm::to_vector<2>(llvm::seq<int64_t>(0, type.getRank()));
+  return tensor::CollapseShapeOp::create(b, loc, flatType, value,
+                                         ArrayRef<ReassociationIndices>{all});
+}
+
+/// The inverse of flatten: `flat` (1-D) in the shape of `type`.
+static Value unflatten(OpBuilder &b, Location loc, Value flat, RankedTensorType type) {
+  if (type.getRank() == 1)
+    return flat;
+  if (type.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, type, flat, ArrayRef<ReassociationIndices>{});
+  ReassociationIndices all = llvm::to_vector<2>(llvm::seq<int64_t>(0, type.getRank()));
+  return tensor::ExpandShapeOp::create(b, loc, type, flat, ArrayRef<ReassociationIndices>{all});
+}
+
+namespace {
+/// Pack -> one in-place mpi.allreduce on a fresh buffer -> views.
+struct AllReduceOpLowering : OpConversionPattern<amp::AllReduceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::AllReduceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    ValueRange inputs = adaptor.getInputs();
+    Type element = cast<RankedTensorType>(inputs.front().getType()).getElementType();
+    int64_t total = 0;
+    for (Value input : inputs)
+      total += cast<RankedTensorType>(input.getType()).getNumElements();
+    auto flatType = RankedTensorType::get({total}, element);
+
+    Value packed;
+    if (inputs.size() == 1) {
+      packed = flatten(rewriter, loc, inputs.front());
+    } else {
+      packed = tensor::EmptyOp::create(rewriter, loc, flatType.getShape(), element);
+      int64_t offset = 0;
+      for (Value input : inputs) {
+        int64_t size = cast<RankedTensorType>(input.getType()).getNumElements();
+        packed = tensor::InsertSliceOp::create(
+            rewriter, loc, flatten(rewriter, loc, input), packed,
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offset)},
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+        offset += size;
+      }
+    }
+    // Reduced in place in a buffer nothing else aliases (MPI_IN_PLACE once
+    // amp-cpu-collectives-to-mpi makes it an mpi.allreduce).
+    auto bufferType = MemRefType::get({total}, element);
+    Value buffer = memref::AllocOp::create(rewriter, loc, bufferType);
+    auto materialize =
+        bufferization::MaterializeInDestinationOp::create(rewriter, loc, packed, buffer);
+    materialize.setWritable(true);
+    amp::AllReduceInPlaceOp::create(rewriter, loc, op.getKind(), buffer);
+    Value reduced = bufferization::ToTensorOp::create(rewriter, loc, flatType, buffer,
+                                                      /*restrict=*/true, /*writable=*/true);
+
+    SmallVector<Value> results;
+    int64_t offset = 0;
+    for (Type type : op.getResultTypes()) {
+      auto resultType = cast<RankedTensorType>(type);
+      int64_t size = resultType.getNumElements();
+      Value slice = reduced;
+      if (inputs.size() > 1)
+        slice = tensor::ExtractSliceOp::create(
+            rewriter, loc, reduced, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offset)},
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+      results.push_back(unflatten(rewriter, loc, slice, resultType));
+      offset += size;
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// A call to the runtime's world size (mpi.comm_size has no lowering in
+/// MLIR 22), as an f32 scalar tensor.
+struct WorldSizeOpLowering : OpConversionPattern<amp::WorldSizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(amp::WorldSizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto module = op->getParentOfType<ModuleOp>();
+    if (!module)
+      return rewriter.notifyMatchFailure(op, "not inside a module to declare the runtime call in");
+    auto i32 = rewriter.getI32Type();
+    auto calleeType = rewriter.getFunctionType({}, {i32});
+    auto callee = module.lookupSymbol<func::FuncOp>(kWorldSizeFunction);
+    if (!callee) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(module.getBody());
+      callee = func::FuncOp::create(rewriter, module.getLoc(), kWorldSizeFunction, calleeType);
+      callee.setPrivate();
+    } else if (callee.getFunctionType() != calleeType) {
+      return op.emitError("amp.world_size: the module declares @")
+             << kWorldSizeFunction << " with another type than " << calleeType;
+    }
+    Location loc = op.getLoc();
+    Value size = func::CallOp::create(rewriter, loc, callee, ValueRange{}).getResult(0);
+    Value asFloat = arith::SIToFPOp::create(rewriter, loc, rewriter.getF32Type(), size);
+    rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(op, op.getType(), ValueRange{asFloat});
+    return success();
+  }
+};
+} // namespace
+
+void ampc::populateAMPCollectivesToMPIPatterns(RewritePatternSet &patterns) {
+  patterns.add<AllReduceOpLowering, WorldSizeOpLowering>(patterns.getContext());
+}
