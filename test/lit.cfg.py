@@ -63,3 +63,10 @@ if os.path.exists(os.path.join(config.ampc_obj_root, "lib", "libampc_cuda_runtim
     config.available_features.add("cuda_runtime")
 else:
     lit_config.note("the ampc CUDA runtime was not built: CUDA shared-library tests are unsupported")
+
+# ampc's MPI runtime (built when MPI was found): data-parallel libraries
+# link against it and libmpi.
+if os.path.exists(os.path.join(config.ampc_obj_root, "lib", "libampc_cpu_mpi.so")):
+    config.available_features.add("mpi")
+else:
+    lit_config.note("ampc's MPI runtime was not built: data-parallel library tests are unsupported")

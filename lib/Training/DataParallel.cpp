@@ -29,22 +29,6 @@ using amp::Role;
 
 static constexpr llvm::StringLiteral kMPIImplementationKey = "MPI:Implementation";
 
-/// The amp.unscale in an optimizer's gradient chain (under the clip ops).
-static amp::UnscaleOp findUnscale(Operation *optimizer) {
-  Value grad = getOptimizerGrad(optimizer).get();
-  while (Operation *def = grad.getDefiningOp()) {
-    if (auto unscale = dyn_cast<amp::UnscaleOp>(def))
-      return unscale;
-    if (auto clip = dyn_cast<amp::ClipGradNormOp>(def))
-      grad = clip.getGrads()[cast<OpResult>(grad).getResultNumber()];
-    else if (auto clip = dyn_cast<amp::ClipGradValueOp>(def))
-      grad = clip.getGrad();
-    else
-      break;
-  }
-  return nullptr;
-}
-
 static int64_t byteSize(Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   return type.getNumElements() * type.getElementTypeBitWidth() / 8;
@@ -85,32 +69,33 @@ struct DataParallelPass : public ampc::impl::AMPDataParallelBase<DataParallelPas
 
   LogicalResult distribute(func::FuncOp func, ArrayRef<Operation *> optimizers);
   LogicalResult setMPIImplementation(ModuleOp module);
-  SmallVector<Value> bufferUpdates(func::FuncOp func);
+  SmallVector<OpOperand *> bufferUpdates(func::FuncOp func);
   void reduce(OpBuilder &b, Location loc, ArrayRef<Value> values,
               SmallVectorImpl<Value> &reduced);
 };
 } // namespace
 
-/// The new values of the f32 buffers: what a skipped step's select would
-/// otherwise pick, so that a skipped step returns the old buffers exactly.
-SmallVector<Value> DataParallelPass::bufferUpdates(func::FuncOp func) {
-  SmallVector<Value> updates;
+/// Where the new values of the f32 buffers are read: the true side of a
+/// loss-scaled step's select (a skipped step then returns the old buffers
+/// exactly), else the return.
+SmallVector<OpOperand *> DataParallelPass::bufferUpdates(func::FuncOp func) {
+  SmallVector<OpOperand *> updates;
   if (!averageBuffers)
     return updates;
   auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   for (unsigned i = 0, e = func.getNumResults(); i < e; ++i) {
     if (amp::getResultRole(func, i) != Role::buffer)
       continue;
-    Value value = ret.getOperand(i);
-    auto type = dyn_cast<RankedTensorType>(value.getType());
+    OpOperand *update = &ret->getOpOperand(i);
+    auto type = dyn_cast<RankedTensorType>(update->get().getType());
     // Integer buffers (batch counters) agree on every rank by construction.
     if (!type || !type.getElementType().isF32() || !type.hasStaticShape())
       continue;
-    if (auto select = value.getDefiningOp<arith::SelectOp>())
+    if (auto select = update->get().getDefiningOp<arith::SelectOp>())
       if (isa<BlockArgument>(select.getFalseValue()))
-        value = select.getTrueValue();
-    if (!isa<BlockArgument>(value) && !llvm::is_contained(updates, value))
-      updates.push_back(value);
+        update = &select.getTrueValueMutable();
+    if (!isa<BlockArgument>(update->get()))
+      updates.push_back(update);
   }
   return updates;
 }
@@ -154,18 +139,26 @@ LogicalResult DataParallelPass::distribute(func::FuncOp func, ArrayRef<Operation
   if (already.wasInterrupted())
     return failure();
 
-  // What crosses ranks: raw gradients in parameter order, then buffers.
+  // What crosses ranks: raw gradients in parameter order, then buffers;
+  // each with the uses that read the mean (not the backward's own uses).
   SmallVector<Value> values;
+  llvm::DenseMap<Value, SmallVector<OpOperand *>> meanUses;
+  auto add = [&](OpOperand *use) {
+    auto [it, inserted] = meanUses.try_emplace(use->get());
+    if (inserted)
+      values.push_back(use->get());
+    it->second.push_back(use);
+  };
   for (Operation *opt : optimizers) {
-    Value grad = getRawOptimizerGrad(opt).get();
-    auto type = cast<RankedTensorType>(grad.getType());
+    OpOperand &raw = getRawOptimizerGrad(opt);
+    auto type = cast<RankedTensorType>(raw.get().getType());
     if (!type.getElementType().isF32() || !type.hasStaticShape())
       return opt->emitError("amp-data-parallel: the gradient of this optimizer is ")
              << type << "; only statically shaped f32 gradients are all-reduced";
-    if (!llvm::is_contained(values, grad))
-      values.push_back(grad);
+    add(&raw);
   }
-  llvm::append_range(values, bufferUpdates(func));
+  for (OpOperand *update : bufferUpdates(func))
+    add(update);
 
   // After the last of them is computed (the end of the backward).
   Block &body = func.getBody().front();
@@ -181,30 +174,27 @@ LogicalResult DataParallelPass::distribute(func::FuncOp func, ArrayRef<Operation
   reduce(b, loc, values, reduced);
   Value worldSize = amp::WorldSizeOp::create(b, loc, RankedTensorType::get({}, b.getF32Type()));
 
-  // Means: every unscale divides by scale * world size; without loss
-  // scaling an unscale by the world size does it.
+  // Means: an unscale already there divides by scale * world size instead
+  // of scale; elsewhere an unscale by the world size does it.
   llvm::MapVector<Value, Value> scaleTimesWorld;
-  llvm::SmallPtrSet<Value, 16> unscaledLater;
-  for (Operation *opt : optimizers) {
-    amp::UnscaleOp unscale = findUnscale(opt);
-    if (!unscale)
-      continue;
-    unscaledLater.insert(getRawOptimizerGrad(opt).get());
-    Value &product = scaleTimesWorld[unscale.getScale()];
-    if (!product) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointAfter(worldSize.getDefiningOp());
-      product = arith::MulFOp::create(b, loc, unscale.getScale(), worldSize);
-    }
-    unscale.getScaleMutable().assign(product);
-  }
   for (auto [value, sum] : llvm::zip_equal(values, reduced)) {
-    Value mean = sum;
-    if (!unscaledLater.contains(value))
-      mean = amp::UnscaleOp::create(b, loc, sum.getType(), sum, worldSize);
-    value.replaceUsesWithIf(mean, [](OpOperand &use) {
-      return !isa<amp::AllReduceOp>(use.getOwner());
-    });
+    Value byWorld;
+    for (OpOperand *use : meanUses[value]) {
+      if (auto unscale = dyn_cast<amp::UnscaleOp>(use->getOwner())) {
+        Value &product = scaleTimesWorld[unscale.getScale()];
+        if (!product) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointAfter(worldSize.getDefiningOp());
+          product = arith::MulFOp::create(b, loc, unscale.getScale(), worldSize);
+        }
+        unscale.getScaleMutable().assign(product);
+        use->set(sum);
+        continue;
+      }
+      if (!byWorld)
+        byWorld = amp::UnscaleOp::create(b, loc, sum.getType(), sum, worldSize);
+      use->set(byWorld);
+    }
   }
 
   // One skip decision everywhere: all ranks finite, or none steps.

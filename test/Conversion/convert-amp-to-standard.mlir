@@ -258,3 +258,31 @@ func.func @stop_gradient(%x: tensor<4xf32>) -> tensor<4xf32> {
   %s = amp.stop_gradient %x : tensor<4xf32>
   return %s : tensor<4xf32>
 }
+
+// -----
+
+// A bucket: packed into one fresh flat buffer, reduced in place, read back
+// as views; the world size is a runtime call.
+// CHECK: func.func private @ampc_mpi_world_size() -> i32
+// CHECK-LABEL: func @all_reduce_bucket(
+// CHECK-SAME: %[[A:[^:]+]]: tensor<2x3xf32>, %[[B:[^:]+]]: tensor<f32>
+// CHECK: %[[EMPTY:.+]] = tensor.empty() : tensor<7xf32>
+// CHECK: %[[FA:.+]] = tensor.collapse_shape %[[A]] {{\[\[}}0, 1]] : tensor<2x3xf32> into tensor<6xf32>
+// CHECK: %[[P1:.+]] = tensor.insert_slice %[[FA]] into %[[EMPTY]][0] [6] [1]
+// CHECK: %[[FB:.+]] = tensor.expand_shape %[[B]] [] output_shape [1] : tensor<f32> into tensor<1xf32>
+// CHECK: %[[P2:.+]] = tensor.insert_slice %[[FB]] into %[[P1]][6] [1] [1]
+// CHECK: %[[BUF:.+]] = memref.alloc() : memref<7xf32>
+// CHECK: bufferization.materialize_in_destination %[[P2]] in writable %[[BUF]]
+// CHECK: amp.all_reduce_in_place sum %[[BUF]] : memref<7xf32>
+// CHECK: %[[SUM:.+]] = bufferization.to_tensor %[[BUF]] restrict writable
+// CHECK: %[[SA:.+]] = tensor.extract_slice %[[SUM]][0] [6] [1]
+// CHECK: tensor.expand_shape %[[SA]] {{\[\[}}0, 1]] output_shape [2, 3]
+// CHECK: %[[SB:.+]] = tensor.extract_slice %[[SUM]][6] [1] [1]
+// CHECK: tensor.collapse_shape %[[SB]] [] : tensor<1xf32> into tensor<f32>
+// CHECK: %[[N:.+]] = call @ampc_mpi_world_size() : () -> i32
+// CHECK: arith.sitofp %[[N]] : i32 to f32
+func.func @all_reduce_bucket(%a: tensor<2x3xf32>, %b: tensor<f32>) -> (tensor<2x3xf32>, tensor<f32>, tensor<f32>) {
+  %r:2 = amp.all_reduce sum %a, %b : tensor<2x3xf32>, tensor<f32>
+  %n = amp.world_size : tensor<f32>
+  return %r#0, %r#1, %n : tensor<2x3xf32>, tensor<f32>, tensor<f32>
+}

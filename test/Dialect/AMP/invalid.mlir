@@ -205,3 +205,27 @@ func.func @random_stream(%rng: tensor<2xi64>) -> tensor<4xf32> {
   %u = amp.random_uniform %rng {stream = -1 : i64} : tensor<2xi64> -> tensor<4xf32>
   return %u : tensor<4xf32>
 }
+
+// -----
+
+func.func @all_reduce_mixed(%a: tensor<4xf32>, %b: tensor<4xi32>) {
+  // expected-error @+1 {{needs one element type for the whole bucket}}
+  %r:2 = amp.all_reduce sum %a, %b : tensor<4xf32>, tensor<4xi32>
+  return
+}
+
+// -----
+
+func.func @all_reduce_dynamic(%a: tensor<?xf32>) {
+  // expected-error @+1 {{needs statically shaped inputs}}
+  %r = amp.all_reduce sum %a : tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @all_reduce_bf16(%a: tensor<4xbf16>) {
+  // expected-error @+1 {{operand #0 must be variadic of ranked tensor of 32-bit float or 32-bit signless integer values}}
+  %r = amp.all_reduce sum %a : tensor<4xbf16>
+  return
+}

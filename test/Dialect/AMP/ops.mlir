@@ -102,3 +102,18 @@ func.func @frontend_ops(%rng: tensor<2xi64>) -> tensor<3x5xf32> {
   %s = amp.stop_gradient %u : tensor<3x5xf32>
   return %s : tensor<3x5xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @collective_ops
+// CHECK: %{{.+}}:2 = amp.all_reduce sum %{{.+}}, %{{.+}} : tensor<4x8xf32>, tensor<8xf32>
+// CHECK: amp.all_reduce min %{{.+}} : tensor<i32>
+// CHECK: amp.world_size : tensor<f32>
+// CHECK: amp.all_reduce_in_place max %{{.+}} : memref<16xf32>
+func.func @collective_ops(%a: tensor<4x8xf32>, %b: tensor<8xf32>, %flag: tensor<i32>, %m: memref<16xf32>) -> tensor<f32> {
+  %r:2 = amp.all_reduce sum %a, %b : tensor<4x8xf32>, tensor<8xf32>
+  %f = amp.all_reduce min %flag : tensor<i32>
+  %n = amp.world_size : tensor<f32>
+  amp.all_reduce_in_place max %m : memref<16xf32>
+  return %n : tensor<f32>
+}
