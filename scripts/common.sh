@@ -12,6 +12,8 @@ AMPC_PACKAGES=(
   libgtest-dev cmake ninja-build g++ python3 python3-numpy python3-pytest python3-sklearn
   # The CPU runtime: oneDNN and the OpenMP runtime it shares with generated loops.
   libdnnl-dev libomp-22-dev
+  # Data parallelism (--data-parallel=mpi): Debian's OpenMPI, whose mpirun the tests launch.
+  libopenmpi-dev openmpi-bin
   # libLLVM's CMake package looks these up; without them configuration warns.
   libzstd-dev libcurl4-openssl-dev zlib1g-dev libxml2-dev libedit-dev libffi-dev
 )
