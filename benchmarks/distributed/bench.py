@@ -6,20 +6,21 @@ Workloads (benchmarks/workloads/forward.py): mlp-medium (global batch 1024,
 784-1024-1024-10) and cnn-small (global batch 64, 3x32x32, three 3x3
 convolutions, global average pooling, Linear 128->10); softmax
 cross-entropy over class numbers, SGD with momentum 0.9, the same weights
-and batch for both systems. With R ranks each rank steps on its 1/R of the
-global batch.
+and global batch for both systems, fp32 and bf16 (PyTorch: torch.autocast).
+With R ranks each rank steps on its 1/R of the global batch.
 
-The driver compiles every library first (ampc CLI, --threads=1), then runs
-`mpirun -np R` once per rank count. Inside a run the systems take turns in
-each round: the ampc data-parallel step, the DDP step, an MPI_Allreduce
-(mpi4py) of the bytes ampc all-reduces per step, a gloo all_reduce of
-DDP's gradients, and each system's step without data parallelism on the
-same per-rank batch. The all-reduce share of a step is (step - local
-step) / step; the all-reduce alone, as a share of the step, is next to it.
-Step times are the slowest rank's median over the rounds.
+The driver compiles every library first (the ampc CLI, --threads=1), then
+runs `mpirun -np R` once per rank count. In that run the systems take turns
+in each round: the ampc data-parallel step, the DDP step, MPI_Allreduce
+(mpi4py) of the bytes ampc all-reduces per step, gloo's all_reduce of a
+tensor as large as DDP's gradients, and each system's step without data
+parallelism on the same per-rank batch ("local step"). Reported per system:
+the slowest rank's median step, the data-parallel share (step - local step)
+/ step (the all-reduce plus waiting for the slower rank), and the
+all-reduce alone as a share of the step.
 
   /usr/bin/python3 benchmarks/distributed/bench.py [--ranks 1,2] [--rounds 3] [--steps 10]
-      [--workloads mlp-medium,cnn-small] [--precision fp32|bf16] [--json FILE]"""
+      [--workloads mlp-medium,cnn-small] [--precision fp32,bf16] [--json FILE]"""
 import argparse
 import json
 import os
@@ -80,18 +81,20 @@ def compile_library(folder, name, batch, precision, data_parallel):
     return stem + ".so"
 
 
-def compile_all(folder, workloads, ranks, precision):
-    """{workload: {ranks: {"ampc": data-parallel library, "ampc-local": plain}}}."""
+def compile_all(folder, workloads, precisions, ranks):
+    """{workload: {precision: {ranks: {"ampc": data-parallel library,
+    "ampc-local": the same step without data parallelism}}}}."""
     libraries = {}
     for name in workloads:
         global_batch = forward.input_shape(name)[0]
-        for r in ranks:
-            if global_batch % r:
-                sys.exit("bench: %s's batch of %d does not split over %d ranks" % (name, global_batch, r))
-            per_rank = global_batch // r
-            libraries.setdefault(name, {})[str(r)] = {
-                "ampc": compile_library(folder, name, per_rank, precision, True),
-                "ampc-local": compile_library(folder, name, per_rank, precision, False)}
+        for precision in precisions:
+            for r in ranks:
+                if global_batch % r:
+                    sys.exit("bench: %s's batch of %d does not split over %d ranks" % (name, global_batch, r))
+                per_rank = global_batch // r
+                libraries.setdefault(name, {}).setdefault(precision, {})[str(r)] = {
+                    "ampc": compile_library(folder, name, per_rank, precision, True),
+                    "ampc-local": compile_library(folder, name, per_rank, precision, False)}
     return libraries
 
 
@@ -110,42 +113,54 @@ def launch(ranks, args, libraries_file):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+COLUMNS = ("workload", "precision", "ranks", "batch/rank", "system", "step (median)", "local step",
+           "data-parallel share (step - local)", "all-reduce alone (share)", "bytes/step",
+           "speedup vs 1 rank", "torch / ampc")
+
+
+def table_rows(name, precision, by_ranks, ranks):
+    """Two rows (ampc, torch) for one rank count."""
+    row = by_ranks[str(ranks)]
+    ms = row["ms"]
+    for system, alone in (("ampc", "mpi-allreduce"), ("torch", "gloo-allreduce")):
+        step, local = ms[system], ms[system + "-local"]
+        one = by_ranks.get("1", {}).get("ms", {}).get(system)
+        yield [name, precision, ranks, row["batch"], system, "%.2f ms" % step, "%.2f ms" % local,
+               "%.0f%%" % (100 * (step - local) / step),
+               "%.2f ms (%.0f%%)" % (ms[alone], 100 * ms[alone] / step),
+               "{:,}".format(row["bytes"][system]), "x%.2f" % (one / step) if one else "-",
+               "x%.2f" % (ms["torch"] / ms["ampc"]) if system == "torch" else ""]
+
+
 def print_table(results, ranks):
-    print("\n| workload | ranks | batch/rank | system | step (median) | local step | all-reduce share "
-          "(step - local) | all-reduce alone | bytes/step | step vs 1 rank | torch / ampc |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, by_ranks in results.items():
+    print("\n| " + " | ".join(COLUMNS) + " |")
+    print("|---|---|---:|---:|---|" + "---:|" * (len(COLUMNS) - 5))
+    for (name, precision), by_ranks in results.items():
         for r in ranks:
-            row = by_ranks[str(r)]
-            for system, alone in (("ampc", "mpi-allreduce"), ("torch", "gloo-allreduce")):
-                step, local, comm = row["ms"][system], row["ms"][system + "-local"], row["ms"][alone]
-                one = by_ranks.get("1", {}).get("ms", {}).get(system)
-                print("| %s | %d | %d | %s | %.2f ms | %.2f ms | %.0f%% | %.2f ms (%.0f%%) | %s | %s | %s |" % (
-                    name, r, row["batch"], system, step, local, 100 * (step - local) / step, comm,
-                    100 * comm / step, "{:,}".format(row["bytes"][system]),
-                    "x%.2f" % (one / step) if one else "-",
-                    "x%.2f" % (row["ms"]["torch"] / row["ms"]["ampc"]) if system == "torch" else ""))
+            for cells in table_rows(name, precision, by_ranks, r):
+                print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 def drive(args):
-    workloads, ranks = args.workloads.split(","), [int(r) for r in args.ranks.split(",")]
+    workloads, precisions = args.workloads.split(","), args.precision.split(",")
+    ranks = [int(r) for r in args.ranks.split(",")]
     print("# %s" % cpu_description())
     print("# load average before: %s" % load_average(), flush=True)
     folder = tempfile.mkdtemp(prefix="ampc-dist-bench-")
     libraries_file = os.path.join(folder, "libraries.json")
     with open(libraries_file, "w") as f:
-        json.dump(compile_all(folder, workloads, ranks, args.precision), f)
-    results = {name: {} for name in workloads}
+        json.dump(compile_all(folder, workloads, precisions, ranks), f)
+    results = {(name, p): {} for name in workloads for p in precisions}
     for r in ranks:
-        for name, row in launch(r, args, libraries_file).items():
-            results[name][str(r)] = row
+        for key, row in launch(r, args, libraries_file).items():
+            name, precision = key.split("/")
+            results[(name, precision)][str(r)] = row
     print("# load average after: %s" % load_average())
-    print("# %s, 1 thread per rank, %d rounds x %d steps; the slowest rank's median"
-          % (args.precision, args.rounds, args.steps))
+    print("# 1 thread per rank, %d rounds x %d steps; the slowest rank's median" % (args.rounds, args.steps))
     print_table(results, ranks)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+            json.dump({"%s/%s" % key: value for key, value in results.items()}, f, indent=2)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -239,11 +254,13 @@ def work(args):
     libraries = json.load(open(args.libraries))
     results = {}
     for name in args.workloads.split(","):
-        steps, info = workload_steps(comm, name, libraries[name][str(comm.size)], args.precision)
-        medians = median_step_ms(steps, args.rounds, args.steps)
-        every_rank = comm.gather(medians, root=0)
-        if comm.rank == 0:  # a data-parallel step is as slow as its slowest rank
-            results[name] = dict(info, ms={s: max(m[s] for m in every_rank) for s in medians})
+        for precision in args.precision.split(","):
+            steps, info = workload_steps(comm, name, libraries[name][precision][str(comm.size)], precision)
+            medians = median_step_ms(steps, args.rounds, args.steps)
+            every_rank = comm.gather(medians, root=0)
+            if comm.rank == 0:  # a data-parallel step is as slow as its slowest rank
+                ms = {s: max(m[s] for m in every_rank) for s in medians}
+                results["%s/%s" % (name, precision)] = dict(info, ms=ms)
     if comm.rank == 0:
         print(json.dumps(results), flush=True)
     import torch.distributed
@@ -254,8 +271,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ranks", default="1,2", help="rank counts to run, one mpirun each")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
-    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                        help="ampc's precision; bf16 runs PyTorch under torch.autocast")
+    parser.add_argument("--precision", default="fp32,bf16",
+                        help="fp32 and/or bf16 (PyTorch then under torch.autocast)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10, help="steps per system per round")
     parser.add_argument("--json", help="also write the results here")
@@ -265,6 +282,8 @@ def main():
     unknown = [w for w in args.workloads.split(",") if w not in forward.WORKLOADS]
     if unknown:
         parser.error("unknown workload %r" % unknown[0])
+    if not set(args.precision.split(",")) <= {"fp32", "bf16"}:
+        parser.error("--precision takes fp32 and/or bf16")
     return work(args) if args.worker else drive(args)
 
 

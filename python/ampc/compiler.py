@@ -180,7 +180,20 @@ def _compile_on_rank0(cmd, output):
                 else np.empty(int(size[0]), dtype=np.uint8))
         distributed.broadcast(data)
         if distributed.rank() != 0:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            with open(path, "wb") as f:
-                f.write(data.tobytes())
+            _write_atomically(path, data.tobytes())
     return output
+
+
+def _write_atomically(path, data):
+    """Writes `data` to `path` through a temporary file and a rename: where
+    ranks share a file system, the library rank 0 is loading stays whole."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".ampc-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(temporary, path)

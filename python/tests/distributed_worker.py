@@ -4,6 +4,7 @@ line from rank 0 (prefixed RESULT) that the test reads.
   mpirun -np 2 python3 distributed_worker.py parity --model mlp --precision bf16 --optimizer adam
 """
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -188,6 +189,57 @@ def ddp(args):
     report({"losses": losses})
 
 
+def accumulate(args):
+    """With gradient accumulation only <step>_apply communicates: one
+    micro-batch per rank accumulated and applied equals the data-parallel
+    step on it."""
+    source = os.path.join(ROOT, "examples", "mlp_training_step.mlir")
+    module = ampc.load(ampc.compile(source, output=os.path.join(args.folder, "acc.so"),
+                                    precision="fp16", grad_accumulation=True,
+                                    data_parallel="mpi"))
+    rng = np.random.default_rng(dist.rank())  # each rank its own data
+    params = [rng.standard_normal(shape).astype(np.float32) * 0.1
+              for shape in ((64, 128), (128,), (128, 10), (10,))]
+    params = [dist.broadcast(p) for p in params]
+    x = rng.standard_normal((32, 64)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 32)]
+    module.init_state(params)
+    module.step(x, y)
+    expected = module.params()
+    scale = np.array(np.float32(65536.0))
+    accumulate, apply = module["train_step_accumulate"], module["train_step_apply"]
+    *accumulators, _ = accumulate(x, y, *params, scale, *[np.zeros_like(p) for p in params])
+    lr = np.array(module.hyperparameters["lr"])
+    results = apply(*params, lr, scale, np.array(np.int32(0)), *accumulators)
+    difference = max(float(np.abs(got - want).max()) for got, want in zip(results[:4], expected))
+    report({"difference": difference, "largest": max(float(np.abs(p).max()) for p in expected),
+            "moved": max(float(np.abs(a - b).max()) for a, b in zip(expected, params))})
+
+
+def buffers(args):
+    """BatchNorm running statistics: averaged over ranks after every step,
+    so every rank holds the same (the mean of what each rank's shard gives)."""
+    world = dist.world_size()
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                 torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 10))
+    eager = copy.deepcopy(module)
+    trainer = at.compile(module, (torch.zeros(BATCH // world, 3, 8, 8),),
+                         optimizer=torch.optim.SGD(module.parameters(), lr=0.1),
+                         precision="fp32", data_parallel="mpi")
+    x, y = next(batches("cnn", 1))
+    trainer.step(dist.shard(x), dist.shard(y))
+    eager.train()
+    eager(torch.from_numpy(dist.shard(x)))  # this rank's running statistics alone
+    compiled = trainer.parameters()
+    names = ("1.running_mean", "1.running_var")
+    own = {name: eager.state_dict()[name].numpy() for name in names}
+    mean = {name: dist.all_reduce_mean(own[name]) for name in names}
+    report({"identical": dist.same_everywhere(state_digest(trainer.compiled)),
+            "difference": {n: float(np.abs(compiled[n].numpy() - mean[n]).max()) for n in names},
+            "spread": {n: float(np.abs(own[n] - mean[n]).max()) for n in names}})
+
+
 def die(args):
     """Rank 1 fails while rank 0 waits in the step's all-reduce: the job
     must end (MPI_Abort, or mpirun noticing the dead rank), not hang."""
@@ -204,7 +256,7 @@ def die(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=["parity", "inf", "checkpoint", "mismatch", "ddp",
-                                                  "die"])
+                                                  "accumulate", "buffers", "die"])
     parser.add_argument("--model", default="mlp", choices=sorted(MODELS))
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
@@ -214,7 +266,8 @@ def main():
     args = parser.parse_args()
     dist.init()
     {"parity": parity, "inf": inf_on_one_rank, "checkpoint": checkpoint,
-     "mismatch": mismatch, "ddp": ddp, "die": die}[args.scenario](args)
+     "mismatch": mismatch, "ddp": ddp, "accumulate": accumulate, "buffers": buffers,
+     "die": die}[args.scenario](args)
 
 
 if __name__ == "__main__":

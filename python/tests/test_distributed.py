@@ -98,6 +98,24 @@ def test_an_inf_on_one_rank_makes_every_rank_skip():
     assert events[3]["scale"] == events[2]["scale"] / 2 and events[3]["tracker"] == 0
 
 
+def test_accumulation_communicates_in_apply_only(tmp_path):
+    result = result_of(run("accumulate", "--folder", str(tmp_path)))
+    assert result["moved"] > 1e-3  # the step did train
+    # The same arithmetic in the same order: accumulate + apply of one
+    # micro-batch is the step (as without data parallelism).
+    assert result["difference"] <= 1e-6 * result["largest"]
+
+
+def test_batchnorm_statistics_are_averaged_over_ranks():
+    result = result_of(run("buffers"))
+    assert result["identical"]
+    for name, difference in result["difference"].items():
+        # fp32 means of 2 values vs torch's own statistics: rounding only,
+        # far below how much the ranks' own statistics differ.
+        assert difference <= 1e-6, name
+        assert result["spread"][name] > 1e-4, name
+
+
 def test_checkpoint_from_rank_0_resumes_on_every_rank(tmp_path):
     result = result_of(run("checkpoint", "--folder", str(tmp_path)))
     assert result["resumed_equals_straight"]
