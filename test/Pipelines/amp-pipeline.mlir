@@ -6,6 +6,18 @@
 // RUN: amp-opt %S/../../test/Tools/Inputs/ragged-matmul.mlir -amp-pipeline="compute-type=bf16" 2>&1 | FileCheck %s --check-prefix=FORWARD
 // RUN: amp-opt %S/../../test/Tools/Inputs/ragged-matmul.mlir -amp-pipeline="loss-scaling=dynamic" 2>&1 | FileCheck %s --check-prefix=ASKED
 // RUN: amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline="compute-type=bf16 hyperparameters=lr" | FileCheck %s --check-prefix=HYPER
+// RUN: amp-opt %S/../../examples/mlp_training_step.mlir -amp-pipeline="data-parallel=mpi bucket-cap-mb=0.01" | FileCheck %s --check-prefix=DP
+
+// Data parallel (f16, dynamic scaling): two gradient buckets after the
+// backward, the unscale by scale * world size, the flag agreed.
+// DP: module attributes {dlti.map = #dlti.map<"MPI:Implementation" = "OpenMPI">}
+// DP-LABEL: func.func @train_step(
+// DP: amp.all_reduce sum %{{[^,]+}} : tensor<64x128xf32>
+// DP: amp.all_reduce sum %{{.+}} : tensor<128xf32>, tensor<128x10xf32>, tensor<10xf32>
+// DP: amp.world_size
+// DP: amp.unscale
+// DP: amp.all_finite
+// DP: amp.all_reduce min
 
 // f16 defaults to dynamic loss scaling; the matmuls run in f16; SGD stays f32.
 // F16-LABEL: func @train_step
