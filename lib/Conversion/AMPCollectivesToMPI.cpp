@@ -1,9 +1,9 @@
 //===- AMPCollectivesToMPI.cpp - amp collectives to the mpi dialect ---------===//
 //
 // Part of convert-amp-to-standard. An amp.all_reduce bucket becomes one
-// amp.all_reduce_in_place on a fresh flat buffer: the operands are packed
-// into it at tensor level, the op reduces it, and the results are views of
-// it. The in-place op declares its memory effects, which the upstream
+// amp.all_reduce_in_place on a flat buffer: the operands are packed into a
+// fresh tensor, the op reduces its buffer in place (a writable to_buffer),
+// and the results are views of it. The in-place op declares its memory effects, which the upstream
 // mpi.allreduce does not (buffer deallocation refuses such ops), so it
 // becomes mpi.allreduce only after deallocation (amp-cpu-collectives-to-mpi).
 // That op takes memrefs and counts only their first dimension, hence the
@@ -84,13 +84,12 @@ struct AllReduceOpLowering : OpConversionPattern<amp::AllReduceOp> {
         offset += size;
       }
     }
-    // Reduced in place in a buffer nothing else aliases (MPI_IN_PLACE once
-    // amp-cpu-collectives-to-mpi makes it an mpi.allreduce).
+    // Reduced in place in the packed tensor's own buffer (a fresh one:
+    // tensor.empty, or a copy one-shot bufferization makes of a lone
+    // gradient that is still read elsewhere); MPI_IN_PLACE once
+    // amp-cpu-collectives-to-mpi makes it an mpi.allreduce.
     auto bufferType = MemRefType::get({total}, element);
-    Value buffer = memref::AllocOp::create(rewriter, loc, bufferType);
-    auto materialize =
-        bufferization::MaterializeInDestinationOp::create(rewriter, loc, packed, buffer);
-    materialize.setWritable(true);
+    Value buffer = bufferization::ToBufferOp::create(rewriter, loc, bufferType, packed);
     amp::AllReduceInPlaceOp::create(rewriter, loc, op.getKind(), buffer);
     Value reduced = bufferization::ToTensorOp::create(rewriter, loc, flatType, buffer,
                                                       /*restrict=*/true, /*writable=*/true);

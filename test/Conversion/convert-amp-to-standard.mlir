@@ -261,8 +261,9 @@ func.func @stop_gradient(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
-// A bucket: packed into one fresh flat buffer, reduced in place, read back
-// as views; the world size is a runtime call.
+// A bucket: packed into one fresh flat tensor, its buffer reduced in place
+// (a writable to_buffer), read back as views; the world size is a runtime
+// call.
 // CHECK: func.func private @ampc_mpi_world_size() -> i32
 // CHECK-LABEL: func @all_reduce_bucket(
 // CHECK-SAME: %[[A:[^:]+]]: tensor<2x3xf32>, %[[B:[^:]+]]: tensor<f32>
@@ -271,8 +272,7 @@ func.func @stop_gradient(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK: %[[P1:.+]] = tensor.insert_slice %[[FA]] into %[[EMPTY]][0] [6] [1]
 // CHECK: %[[FB:.+]] = tensor.expand_shape %[[B]] [] output_shape [1] : tensor<f32> into tensor<1xf32>
 // CHECK: %[[P2:.+]] = tensor.insert_slice %[[FB]] into %[[P1]][6] [1] [1]
-// CHECK: %[[BUF:.+]] = memref.alloc() : memref<7xf32>
-// CHECK: bufferization.materialize_in_destination %[[P2]] in writable %[[BUF]]
+// CHECK: %[[BUF:.+]] = bufferization.to_buffer %[[P2]] : tensor<7xf32> to memref<7xf32>
 // CHECK: amp.all_reduce_in_place sum %[[BUF]] : memref<7xf32>
 // CHECK: %[[SUM:.+]] = bufferization.to_tensor %[[BUF]] restrict writable
 // CHECK: %[[SA:.+]] = tensor.extract_slice %[[SUM]][0] [6] [1]
