@@ -40,9 +40,6 @@ import forward  # noqa: E402
 from turns import load_average  # noqa: E402
 
 WORKLOADS = ("mlp-medium", "cnn-small")
-# The order systems take turns in; "barrier" realigns the ranks after the
-# local steps (which do not wait for each other) and is not reported.
-SYSTEMS = ("ampc", "torch", "mpi-allreduce", "gloo-allreduce", "ampc-local", "torch-local", "barrier")
 
 
 # -- the driver -------------------------------------------------------------
@@ -146,22 +143,21 @@ def drive(args):
     ranks = [int(r) for r in args.ranks.split(",")]
     print("# %s" % cpu_description())
     print("# load average before: %s" % load_average(), flush=True)
-    folder = tempfile.mkdtemp(prefix="ampc-dist-bench-")
-    libraries_file = os.path.join(folder, "libraries.json")
-    with open(libraries_file, "w") as f:
-        json.dump(compile_all(folder, workloads, precisions, ranks), f)
     results = {(name, p): {} for name in workloads for p in precisions}
-    for r in ranks:
-        for key, row in launch(r, args, libraries_file).items():
-            name, precision = key.split("/")
-            results[(name, precision)][str(r)] = row
+    with tempfile.TemporaryDirectory(prefix="ampc-dist-bench-") as folder:
+        libraries_file = os.path.join(folder, "libraries.json")
+        with open(libraries_file, "w") as f:
+            json.dump(compile_all(folder, workloads, precisions, ranks), f)
+        for r in ranks:
+            for key, row in launch(r, args, libraries_file).items():
+                name, precision = key.split("/")
+                results[(name, precision)][str(r)] = row
     print("# load average after: %s" % load_average())
     print("# 1 thread per rank, %d rounds x %d steps; the slowest rank's median" % (args.rounds, args.steps))
     print_table(results, ranks)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"%s/%s" % key: value for key, value in results.items()}, f, indent=2)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 # -- the worker (one rank under mpirun) -------------------------------------
@@ -219,7 +215,8 @@ def allreduce_functions(comm, bytes_per_step, buckets, torch_numel):
 
 
 def workload_steps(comm, name, library, precision):
-    """The systems' step functions for one workload, and what to report."""
+    """The systems' step functions for one workload, in the order they
+    take turns, and what to report."""
     import copy
     import torch
     from torch.nn.parallel import DistributedDataParallel
@@ -238,6 +235,8 @@ def workload_steps(comm, name, library, precision):
         comm, dp["bytes_per_step"], dp["buckets_per_step"], numel)
     _, steps["ampc-local"] = ampc_step_function(library["ampc-local"], params, x, y)
     steps["torch-local"] = torch_step_function(copy.deepcopy(model), tx, ty, bf16)
+    # The local steps do not wait for each other: realign the ranks before
+    # the next round's collectives (not reported).
     steps["barrier"] = comm.Barrier
     return steps, {"batch": len(x), "bytes": {"ampc": dp["bytes_per_step"], "torch": 4 * numel},
                    "buckets": dp["buckets_per_step"]}
@@ -247,6 +246,7 @@ def work(args):
     from mpi4py import MPI  # initializes MPI; ampc.distributed then reuses it
     import ampc.torch  # noqa: F401  before torch: one OpenMP pool
     import torch
+    import torch.distributed
     from turns import median_step_ms
     torch.set_num_threads(1)
     comm = MPI.COMM_WORLD
@@ -263,7 +263,6 @@ def work(args):
                 results["%s/%s" % (name, precision)] = dict(info, ms=ms)
     if comm.rank == 0:
         print(json.dumps(results), flush=True)
-    import torch.distributed
     torch.distributed.destroy_process_group()
 
 

@@ -22,8 +22,8 @@ namespace ampc {
 /// Patterns lowering amp ops to arith (and, for training ops, linalg/tensor).
 void populateAMPToStandardConversionPatterns(mlir::RewritePatternSet &patterns);
 
-/// amp.all_reduce to one amp.all_reduce_in_place per bucket on a fresh flat
-/// buffer, and amp.world_size to a call of the CPU runtime's
+/// amp.all_reduce to one amp.all_reduce_in_place per bucket on the buffer of
+/// a fresh flat tensor, and amp.world_size to a call of the CPU runtime's
 /// `ampc_mpi_world_size` (part of convert-amp-to-standard).
 void populateAMPCollectivesToMPIPatterns(mlir::RewritePatternSet &patterns);
 

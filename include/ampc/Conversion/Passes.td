@@ -33,7 +33,7 @@ def ConvertAMPToStandard : Pass<"convert-amp-to-standard"> {
     passes and the manifest, and nothing after this pass reads them.
 
     - `amp.all_reduce` (one gradient bucket) packs its operands into one
-      fresh flat buffer, reduces it with `amp.all_reduce_in_place` (the one
+      fresh flat tensor, reduces its buffer in place with `amp.all_reduce_in_place` (the one
       amp op this pass leaves; `amp-cpu-collectives-to-mpi` makes it an
       upstream `mpi.allreduce` after buffer deallocation), and returns views
       of it;
