@@ -189,6 +189,8 @@ class Module:
         if self.data_parallel:
             self._start_data_parallel(path)
         self._library = self._load_library(path)
+        if self.data_parallel:
+            self._share_cores_between_ranks()
         self.functions = {e["name"]: self._function(e) for e in self.manifest["functions"]}
         steps = [f for f in self.functions.values() if f.training_step]
         self.train_step = steps[0] if steps else None
@@ -224,6 +226,20 @@ class Module:
             raise LibraryError("rank %d: library %s (sha256 %s...) is not the library every rank "
                                "loaded: each rank must load the same compiled step"
                                % (distributed.rank(), path, digest[:16]))
+
+    def _share_cores_between_ranks(self):
+        """Ranks on one machine split its cores (as torchrun sets
+        OMP_NUM_THREADS): N ranks with a thread per core each would fight
+        over the cores. OMP_NUM_THREADS or ampc --threads take precedence."""
+        local_ranks = int(os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE")
+                          or os.environ.get("MPI_LOCALNRANKS") or 1)
+        fixed = "--threads" in self.manifest.get("command_line", "")
+        if local_ranks <= 1 or fixed or os.environ.get("OMP_NUM_THREADS"):
+            return
+        try:
+            self.set_threads(max(1, (os.cpu_count() or 1) // local_ranks))
+        except LibraryError:
+            pass  # no parallel work: the step runs on the calling thread
 
     def _broadcast_state(self):
         """Every rank takes rank 0's state (as DDP does at construction)."""
