@@ -240,6 +240,12 @@ def buffers(args):
             "spread": {n: float(np.abs(own[n] - mean[n]).max()) for n in names}})
 
 
+def threads(args):
+    """How many threads each rank's library runs on."""
+    trainer = make("mlp", BATCH // dist.world_size(), "fp32", "sgd", data_parallel="mpi")
+    report({"threads": trainer.compiled.threads(), "cores": os.cpu_count()})
+
+
 def die(args):
     """Rank 1 fails while rank 0 waits in the step's all-reduce: the job
     must end (MPI_Abort, or mpirun noticing the dead rank), not hang."""
@@ -256,7 +262,7 @@ def die(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=["parity", "inf", "checkpoint", "mismatch", "ddp",
-                                                  "accumulate", "buffers", "die"])
+                                                  "accumulate", "buffers", "threads", "die"])
     parser.add_argument("--model", default="mlp", choices=sorted(MODELS))
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
@@ -267,7 +273,7 @@ def main():
     dist.init()
     {"parity": parity, "inf": inf_on_one_rank, "checkpoint": checkpoint,
      "mismatch": mismatch, "ddp": ddp, "accumulate": accumulate, "buffers": buffers,
-     "die": die}[args.scenario](args)
+     "threads": threads, "die": die}[args.scenario](args)
 
 
 if __name__ == "__main__":

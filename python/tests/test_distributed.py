@@ -36,9 +36,10 @@ def mpi_env():
     return env
 
 
-def run(*args, ranks=2, check=True, timeout=240):
+def run(*args, ranks=2, check=True, timeout=240, env=None):
     cmd = ["mpirun", "-np", str(ranks), "--oversubscribe", sys.executable, WORKER] + list(args)
-    result = subprocess.run(cmd, capture_output=True, text=True, env=mpi_env(), timeout=timeout)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env or mpi_env(),
+                            timeout=timeout)
     if check and result.returncode != 0:
         pytest.fail("mpirun failed (%d):\n%s\n%s" % (result.returncode, result.stdout[-3000:],
                                                      result.stderr[-3000:]))
@@ -77,6 +78,13 @@ def test_two_ranks_equal_one_rank_with_the_whole_batch(model, precision, optimiz
         assert mean_of_ranks == pytest.approx(whole_batch, rel=10 * tolerance)
     assert result["skipped"] == result["reference_skipped"]
     assert result["manifest"]["backend"] == "mpi"
+
+
+def test_ranks_on_one_machine_split_its_cores():
+    env = mpi_env()
+    del env["OMP_NUM_THREADS"]
+    result = result_of(run("threads", env=env))
+    assert result["threads"] == max(1, result["cores"] // 2)
 
 
 def test_world_size_one_is_the_plain_step():
