@@ -185,3 +185,18 @@ def test_shard_splits_evenly_or_refuses():
     assert distributed.shard(batch, rank=1, world_size=3).tolist() == [[4, 5], [6, 7]]
     with pytest.raises(ValueError, match="does not split evenly"):
         distributed.shard(batch, rank=0, world_size=4)
+
+
+def test_the_digits_example_trains_on_two_ranks(tmp_path):
+    """examples/distributed: 5 epochs on 2 ranks reach the accuracy the
+    one-process digits example reaches (93.6% after 5 epochs, 97.2% after
+    20; a split step that diverged or averaged wrongly stays far below)."""
+    script = os.path.join(ROOT, "examples", "distributed", "train_digits_ddp.py")
+    cmd = ["mpirun", "-np", "2", "--oversubscribe", sys.executable, script, "--epochs", "5",
+           "--checkpoint", str(tmp_path / "digits.npz")]
+    output = subprocess.run(cmd, capture_output=True, text=True, env=mpi_env(), timeout=300)
+    assert output.returncode == 0, output.stdout + output.stderr
+    accuracy = [line for line in output.stdout.splitlines() if line.startswith("test accuracy")]
+    assert accuracy and float(accuracy[0].split()[-1].rstrip("%")) >= 90.0, output.stdout
+    assert "params bitwise identical on all 2 rank(s): yes" in output.stdout
+    assert sorted(os.listdir(tmp_path)) == ["digits.npz"]
