@@ -743,8 +743,8 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
   if (options.target == Target::CUDA && (options.dataParallel || allReduces))
     return emitError(loc) << "ampc: data parallelism (--data-parallel=mpi, amp.all_reduce) is "
                              "for --target=cpu for now; see docs/distributed.md for the NCCL plan";
-  if (options.dataParallel && !(options.bucketCapMb > 0))
-    return emitError(loc) << "ampc: --bucket-cap-mb needs a positive size in MiB";
+  if (options.dataParallel && (!(options.bucketCapMb > 0) || !std::isfinite(options.bucketCapMb)))
+    return emitError(loc) << "ampc: --bucket-cap-mb needs a positive, finite size in MiB";
   // The host CPU is checked before any work, whatever is emitted.
   FailureOr<detail::HostTarget> host = detail::createHostTarget(loc, options);
   if (failed(host))
@@ -1031,6 +1031,17 @@ LogicalResult ampc::compile(ModuleOp module, StringRef inputPath,
         return emitError(loc) << "ampc: this data-parallel library needs ampc's MPI runtime "
                                  "(libampc_cpu_mpi.so), which was not built: ampc was configured "
                                  "without MPI (apt-get install libopenmpi-dev, then rebuild)";
+#ifdef AMPC_MPI_IMPLEMENTATION
+      // The step calls MPI with the ABI its module names; linked with
+      // another MPI it would crash on the first call.
+      if (const llvm::json::Object *parallel = manifest.getObject("data_parallel"))
+        if (std::optional<StringRef> abi = parallel->getString("mpi_implementation");
+            abi && *abi != AMPC_MPI_IMPLEMENTATION)
+          return emitError(loc) << "ampc: the step calls MPI with " << *abi
+                                << "'s ABI, but ampc's MPI runtime was built with "
+                                << AMPC_MPI_IMPLEMENTATION << " (--mpi-implementation="
+                                << AMPC_MPI_IMPLEMENTATION << "); --emit=obj builds for another MPI";
+#endif
       runtimes.push_back(runtime);
 #ifdef AMPC_MPI_LIBRARY
       // The step calls MPI_Allreduce itself (the upstream mpi lowering).

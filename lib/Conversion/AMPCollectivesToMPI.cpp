@@ -26,8 +26,9 @@
 using namespace mlir;
 using namespace ampc;
 
-/// The CPU runtime's MPI_Comm_size (runtime/cpu/ampc_cpu_mpi.h).
-static constexpr llvm::StringLiteral kWorldSizeFunction = "ampc_mpi_world_size";
+/// The CPU runtime's MPI_Comm_size for compiled steps, which stops the
+/// process with a message when MPI is not up (runtime/cpu/ampc_cpu_mpi.h).
+static constexpr llvm::StringLiteral kWorldSizeFunction = "ampc_mpi_step_world_size";
 
 /// `value` as a 1-D tensor of its elements (row-major).
 static Value flatten(OpBuilder &b, Location loc, Value value) {
@@ -68,26 +69,22 @@ struct AllReduceOpLowering : OpConversionPattern<amp::AllReduceOp> {
       total += cast<RankedTensorType>(input.getType()).getNumElements();
     auto flatType = RankedTensorType::get({total}, element);
 
-    Value packed;
-    if (inputs.size() == 1) {
-      packed = flatten(rewriter, loc, inputs.front());
-    } else {
-      packed = tensor::EmptyOp::create(rewriter, loc, flatType.getShape(), element);
-      int64_t offset = 0;
-      for (Value input : inputs) {
-        int64_t size = cast<RankedTensorType>(input.getType()).getNumElements();
-        packed = tensor::InsertSliceOp::create(
-            rewriter, loc, flatten(rewriter, loc, input), packed,
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offset)},
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
-        offset += size;
-      }
+    // Always a fresh tensor, also for one input: the reduced buffer must
+    // alias nothing the step still reads or writes (to_tensor restrict).
+    Value packed = tensor::EmptyOp::create(rewriter, loc, flatType.getShape(), element);
+    int64_t offset = 0;
+    for (Value input : inputs) {
+      int64_t size = cast<RankedTensorType>(input.getType()).getNumElements();
+      packed = tensor::InsertSliceOp::create(
+          rewriter, loc, flatten(rewriter, loc, input), packed,
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offset)},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+      offset += size;
     }
-    // Reduced in place in the packed tensor's own buffer (a fresh one:
-    // tensor.empty, or a copy one-shot bufferization makes of a lone
-    // gradient that is still read elsewhere); MPI_IN_PLACE once
-    // amp-cpu-collectives-to-mpi makes it an mpi.allreduce.
+    // Reduced in place in the packed tensor's own (fresh) buffer;
+    // MPI_IN_PLACE once amp-cpu-collectives-to-mpi makes it an
+    // mpi.allreduce.
     auto bufferType = MemRefType::get({total}, element);
     Value buffer = bufferization::ToBufferOp::create(rewriter, loc, bufferType, packed);
     amp::AllReduceInPlaceOp::create(rewriter, loc, op.getKind(), buffer);
@@ -95,16 +92,14 @@ struct AllReduceOpLowering : OpConversionPattern<amp::AllReduceOp> {
                                                       /*restrict=*/true, /*writable=*/true);
 
     SmallVector<Value> results;
-    int64_t offset = 0;
+    offset = 0;
     for (Type type : op.getResultTypes()) {
       auto resultType = cast<RankedTensorType>(type);
       int64_t size = resultType.getNumElements();
-      Value slice = reduced;
-      if (inputs.size() > 1)
-        slice = tensor::ExtractSliceOp::create(
-            rewriter, loc, reduced, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offset)},
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+      Value slice = tensor::ExtractSliceOp::create(
+          rewriter, loc, reduced, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offset)},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
       results.push_back(unflatten(rewriter, loc, slice, resultType));
       offset += size;
     }
@@ -114,27 +109,17 @@ struct AllReduceOpLowering : OpConversionPattern<amp::AllReduceOp> {
 };
 
 /// A call to the runtime's world size (mpi.comm_size has no lowering in
-/// MLIR 22), as an f32 scalar tensor.
+/// MLIR 22), as an f32 scalar tensor; the callee is declared up front
+/// (declareAMPCollectivesRuntime).
 struct WorldSizeOpLowering : OpConversionPattern<amp::WorldSizeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(amp::WorldSizeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto module = op->getParentOfType<ModuleOp>();
-    if (!module)
-      return rewriter.notifyMatchFailure(op, "not inside a module to declare the runtime call in");
-    auto i32 = rewriter.getI32Type();
-    auto calleeType = rewriter.getFunctionType({}, {i32});
-    auto callee = module.lookupSymbol<func::FuncOp>(kWorldSizeFunction);
-    if (!callee) {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(module.getBody());
-      callee = func::FuncOp::create(rewriter, module.getLoc(), kWorldSizeFunction, calleeType);
-      callee.setPrivate();
-    } else if (callee.getFunctionType() != calleeType) {
-      return op.emitError("amp.world_size: the module declares @")
-             << kWorldSizeFunction << " with another type than " << calleeType;
-    }
+    auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+        op, StringAttr::get(getContext(), kWorldSizeFunction));
+    if (!callee)
+      return rewriter.notifyMatchFailure(op, "the runtime's world size is not declared");
     Location loc = op.getLoc();
     Value size = func::CallOp::create(rewriter, loc, callee, ValueRange{}).getResult(0);
     Value asFloat = arith::SIToFPOp::create(rewriter, loc, rewriter.getF32Type(), size);
@@ -143,6 +128,31 @@ struct WorldSizeOpLowering : OpConversionPattern<amp::WorldSizeOp> {
   }
 };
 } // namespace
+
+LogicalResult ampc::declareAMPCollectivesRuntime(Operation *root) {
+  bool needed = root->walk([](amp::WorldSizeOp) { return WalkResult::interrupt(); })
+                    .wasInterrupted();
+  if (!needed)
+    return success();
+  auto module = dyn_cast<ModuleOp>(root);
+  if (!module)
+    return root->emitError("convert-amp-to-standard: amp.world_size needs the pass to run on "
+                           "the module, where it declares the runtime's @")
+           << kWorldSizeFunction;
+  OpBuilder b(module.getContext());
+  auto type = b.getFunctionType({}, {b.getI32Type()});
+  if (auto existing = module.lookupSymbol<func::FuncOp>(kWorldSizeFunction)) {
+    if (existing.getFunctionType() != type)
+      return existing.emitError("the module declares @")
+             << kWorldSizeFunction << " as " << existing.getFunctionType()
+             << ", not the runtime's " << type;
+    return success();
+  }
+  b.setInsertionPointToStart(module.getBody());
+  auto callee = func::FuncOp::create(b, module.getLoc(), kWorldSizeFunction, type);
+  callee.setPrivate();
+  return success();
+}
 
 void ampc::populateAMPCollectivesToMPIPatterns(RewritePatternSet &patterns) {
   patterns.add<AllReduceOpLowering, WorldSizeOpLowering>(patterns.getContext());

@@ -573,6 +573,8 @@ struct ConvertAMPToStandardPass
     // (amp-cpu-collectives-to-mpi).
     target.addLegalOp<amp::AllReduceInPlaceOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(declareAMPCollectivesRuntime(getOperation())))
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateAMPToStandardConversionPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))

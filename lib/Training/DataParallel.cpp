@@ -16,6 +16,9 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/Debug.h"
 
+#include <cmath>
+#include <limits>
+
 #define DEBUG_TYPE "amp-data-parallel"
 
 namespace ampc {
@@ -40,8 +43,9 @@ struct DataParallelPass : public ampc::impl::AMPDataParallelBase<DataParallelPas
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (!(bucketCapMb > 0)) {
-      module.emitError("amp-data-parallel: bucket-cap-mb must be positive, got ") << bucketCapMb;
+    if (!(bucketCapMb > 0) || !std::isfinite(bucketCapMb)) {
+      module.emitError("amp-data-parallel: bucket-cap-mb must be positive and finite, got ")
+          << bucketCapMb;
       return signalPassFailure();
     }
     if (mpiImplementation != "OpenMPI" && mpiImplementation != "MPICH") {
@@ -100,10 +104,15 @@ SmallVector<OpOperand *> DataParallelPass::bufferUpdates(func::FuncOp func) {
   return updates;
 }
 
-/// Sums `values` across ranks in buckets of at most bucket-cap-mb MiB.
+/// MPI counts elements in an int: no bucket may hold more.
+static constexpr int64_t kMaxBucketElements = std::numeric_limits<int32_t>::max();
+
+/// Sums `values` across ranks in buckets of at most bucket-cap-mb MiB (and
+/// kMaxBucketElements f32s).
 void DataParallelPass::reduce(OpBuilder &b, Location loc, ArrayRef<Value> values,
                               SmallVectorImpl<Value> &reduced) {
-  const int64_t cap = static_cast<int64_t>(bucketCapMb * 1024 * 1024);
+  const int64_t cap = static_cast<int64_t>(
+      std::min(bucketCapMb * 1024 * 1024, static_cast<double>(kMaxBucketElements * 4)));
   SmallVector<Value> bucket;
   int64_t bytes = 0;
   auto flush = [&] {
@@ -155,6 +164,9 @@ LogicalResult DataParallelPass::distribute(func::FuncOp func, ArrayRef<Operation
     if (!type.getElementType().isF32() || !type.hasStaticShape())
       return opt->emitError("amp-data-parallel: the gradient of this optimizer is ")
              << type << "; only statically shaped f32 gradients are all-reduced";
+    if (type.getNumElements() > kMaxBucketElements)
+      return opt->emitError("amp-data-parallel: the gradient of this optimizer has ")
+             << type.getNumElements() << " elements, more than one MPI call can count (2^31 - 1)";
     add(&raw);
   }
   for (OpOperand *update : bufferUpdates(func))
@@ -170,9 +182,11 @@ LogicalResult DataParallelPass::distribute(func::FuncOp func, ArrayRef<Operation
           last = inBody;
   OpBuilder b(&body, last ? std::next(last->getIterator()) : body.begin());
   Location loc = func.getLoc();
+  // First: without MPI the runtime stops here, with a message, before any
+  // MPI call.
+  Value worldSize = amp::WorldSizeOp::create(b, loc, RankedTensorType::get({}, b.getF32Type()));
   SmallVector<Value> reduced;
   reduce(b, loc, values, reduced);
-  Value worldSize = amp::WorldSizeOp::create(b, loc, RankedTensorType::get({}, b.getF32Type()));
 
   // Means: an unscale already there divides by scale * world size instead
   // of scale; elsewhere an unscale by the world size does it.

@@ -3,11 +3,16 @@
  * Thin C over MPI (ampc_cpu_mpi.h): no transport of its own.
  *===----------------------------------------------------------------------===*/
 
+/* clock_gettime and nanosleep under -std=c11. */
+#define _POSIX_C_SOURCE 200809L
+
 #include "ampc_cpu_mpi.h"
 
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 static int initializedHere = 0;
 
@@ -62,11 +67,65 @@ int32_t ampc_mpi_rank(void) {
 }
 
 int32_t ampc_mpi_world_size(void) {
-  if (!needMPI("a data-parallel step (ampc_mpi_world_size)"))
+  if (!needMPI("ampc_mpi_world_size"))
     return -1;
   int size = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   return size;
+}
+
+int32_t ampc_mpi_step_world_size(void) {
+  if (!needMPI("this data-parallel step (compiled with --data-parallel=mpi)")) {
+    fflush(stderr);
+    abort();
+  }
+  return ampc_mpi_world_size();
+}
+
+const char *ampc_mpi_implementation(void) {
+#if defined(OPEN_MPI)
+  return "OpenMPI";
+#elif defined(MPICH)
+  return "MPICH";
+#else
+  return "unknown";
+#endif
+}
+
+static double secondsNow(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec + now.tv_nsec * 1e-9;
+}
+
+void ampc_mpi_finalize_or_abort(double timeoutSeconds) {
+  if (!initializedHere || !ampc_mpi_is_initialized())
+    return;
+  if (timeoutSeconds > 0) {
+    MPI_Request request;
+    MPI_Ibarrier(MPI_COMM_WORLD, &request);
+    double deadline = secondsNow() + timeoutSeconds;
+    int done = 0;
+    while (!done) {
+      MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+      if (done)
+        break;
+      if (secondsNow() > deadline) {
+        int rank = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        fprintf(stderr,
+                "ampc: rank %d is exiting, but other ranks did not reach the end within %g s "
+                "(a rank left early, e.g. sys.exit, while others wait in a collective): "
+                "aborting the job (AMPC_MPI_EXIT_TIMEOUT sets the wait)\n",
+                rank, timeoutSeconds);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+      struct timespec pause = {0, 1000000}; /* 1 ms */
+      nanosleep(&pause, NULL);
+    }
+  }
+  ampc_mpi_finalize();
 }
 
 int ampc_mpi_broadcast(void *data, int64_t bytes, int32_t root) {

@@ -32,13 +32,25 @@ extern "C" {
 AMPC_CPU_MPI_EXPORT int ampc_mpi_init(void);
 /* Finalizes MPI if ampc_mpi_init initialized it and it is not finalized. */
 AMPC_CPU_MPI_EXPORT void ampc_mpi_finalize(void);
+/* At exit: waits up to `timeout_seconds` (<= 0: forever) for every rank to
+ * reach the end, then finalizes as ampc_mpi_finalize. A rank that exits
+ * while others still wait in a collective (sys.exit on one rank) would
+ * otherwise block in MPI_Finalize forever, and they in the collective: after
+ * the timeout it calls MPI_Abort, which ends the whole job with a message. */
+AMPC_CPU_MPI_EXPORT void ampc_mpi_finalize_or_abort(double timeout_seconds);
+/* "OpenMPI" or "MPICH": the ABI this runtime (and its libmpi) has; a library
+ * compiled for another one cannot run with it. */
+AMPC_CPU_MPI_EXPORT const char *ampc_mpi_implementation(void);
 /* 1 when MPI is initialized and not finalized. */
 AMPC_CPU_MPI_EXPORT int ampc_mpi_is_initialized(void);
 /* This process's rank and the number of ranks in MPI_COMM_WORLD (-1: MPI is
- * not initialized). ampc_mpi_world_size is what a data-parallel step divides
- * its gradient sums by. */
+ * not initialized). */
 AMPC_CPU_MPI_EXPORT int32_t ampc_mpi_rank(void);
 AMPC_CPU_MPI_EXPORT int32_t ampc_mpi_world_size(void);
+/* What a compiled data-parallel step calls (before its first all-reduce):
+ * the world size, or, when MPI is not initialized, a message on stderr and
+ * abort(): a step cannot report an error, and running on would be wrong. */
+AMPC_CPU_MPI_EXPORT int32_t ampc_mpi_step_world_size(void);
 /* Broadcasts `bytes` bytes at `data` from `root` to every rank. */
 AMPC_CPU_MPI_EXPORT int ampc_mpi_broadcast(void *data, int64_t bytes, int32_t root);
 /* Whether every rank passed the same `value`: 1 yes, 0 no, -1 no MPI. Every

@@ -264,7 +264,7 @@ func.func @stop_gradient(%x: tensor<4xf32>) -> tensor<4xf32> {
 // A bucket: packed into one fresh flat tensor, its buffer reduced in place
 // (a writable to_buffer), read back as views; the world size is a runtime
 // call.
-// CHECK: func.func private @ampc_mpi_world_size() -> i32
+// CHECK: func.func private @ampc_mpi_step_world_size() -> i32
 // CHECK-LABEL: func @all_reduce_bucket(
 // CHECK-SAME: %[[A:[^:]+]]: tensor<2x3xf32>, %[[B:[^:]+]]: tensor<f32>
 // CHECK: %[[EMPTY:.+]] = tensor.empty() : tensor<7xf32>
@@ -279,10 +279,25 @@ func.func @stop_gradient(%x: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK: tensor.expand_shape %[[SA]] {{\[\[}}0, 1]] output_shape [2, 3]
 // CHECK: %[[SB:.+]] = tensor.extract_slice %[[SUM]][6] [1] [1]
 // CHECK: tensor.collapse_shape %[[SB]] [] : tensor<1xf32> into tensor<f32>
-// CHECK: %[[N:.+]] = call @ampc_mpi_world_size() : () -> i32
+// CHECK: %[[N:.+]] = call @ampc_mpi_step_world_size() : () -> i32
 // CHECK: arith.sitofp %[[N]] : i32 to f32
 func.func @all_reduce_bucket(%a: tensor<2x3xf32>, %b: tensor<f32>) -> (tensor<2x3xf32>, tensor<f32>, tensor<f32>) {
   %r:2 = amp.all_reduce sum %a, %b : tensor<2x3xf32>, tensor<f32>
   %n = amp.world_size : tensor<f32>
   return %r#0, %r#1, %n : tensor<2x3xf32>, tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// A lone tensor is packed into a fresh one too: the reduced buffer aliases
+// nothing the step still reads or writes.
+// CHECK-LABEL: func @lone_gradient(
+// CHECK-SAME: %[[G:[^:]+]]: tensor<8xf32>
+// CHECK: %[[EMPTY:.+]] = tensor.empty() : tensor<8xf32>
+// CHECK: %[[P:.+]] = tensor.insert_slice %[[G]] into %[[EMPTY]][0] [8] [1]
+// CHECK: %[[BUF:.+]] = bufferization.to_buffer %[[P]]
+// CHECK: amp.all_reduce_in_place sum %[[BUF]] : memref<8xf32>
+func.func @lone_gradient(%g: tensor<8xf32>) -> tensor<8xf32> {
+  %r = amp.all_reduce sum %g : tensor<8xf32>
+  return %r : tensor<8xf32>
 }

@@ -12,9 +12,9 @@
 // backward, the unscale by scale * world size, the flag agreed.
 // DP: module attributes {dlti.map = #dlti.map<"MPI:Implementation" = "OpenMPI">}
 // DP-LABEL: func.func @train_step(
+// DP: amp.world_size
 // DP: amp.all_reduce sum %{{[^,]+}} : tensor<64x128xf32>
 // DP: amp.all_reduce sum %{{.+}} : tensor<128xf32>, tensor<128x10xf32>, tensor<10xf32>
-// DP: amp.world_size
 // DP: amp.unscale
 // DP: amp.all_finite
 // DP: amp.all_reduce min

@@ -11,8 +11,8 @@
 // CHECK-LABEL: func @with_buffers(
 // CHECK-SAME: %[[RM:[^:]+]]: tensor<4xf32> {amp.role = "buffer"}
 // CHECK: %[[NEWRM:.+]] = arith.addf %[[RM]]
-// CHECK: %[[SUM:.+]]:2 = amp.all_reduce sum %{{.+}}, %[[NEWRM]] : tensor<4xf32>, tensor<4xf32>
 // CHECK: %[[N:.+]] = amp.world_size
+// CHECK: %[[SUM:.+]]:2 = amp.all_reduce sum %{{.+}}, %[[NEWRM]] : tensor<4xf32>, tensor<4xf32>
 // CHECK: %[[MEANRM:.+]] = amp.unscale %[[SUM]]#1, %[[N]]
 // CHECK: arith.select %{{.+}}, %[[MEANRM]], %[[RM]]
 // CHECK-NOT: amp.all_reduce sum

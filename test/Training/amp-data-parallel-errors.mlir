@@ -1,8 +1,10 @@
 // RUN: amp-opt %s -split-input-file -verify-diagnostics -amp-data-parallel
 // RUN: not amp-opt %s -split-input-file -amp-data-parallel=bucket-cap-mb=0 2>&1 | FileCheck %s --check-prefix=CAP
+// RUN: not amp-opt %s -split-input-file -amp-data-parallel=bucket-cap-mb=inf 2>&1 | FileCheck %s --check-prefix=INF
 // RUN: not amp-opt %s -split-input-file -amp-data-parallel=mpi-implementation=LAM 2>&1 | FileCheck %s --check-prefix=IMPL
 
-// CAP: error: amp-data-parallel: bucket-cap-mb must be positive, got 0
+// CAP: error: amp-data-parallel: bucket-cap-mb must be positive and finite, got 0
+// INF: error: amp-data-parallel: bucket-cap-mb must be positive and finite, got INF
 // IMPL: error: amp-data-parallel: mpi-implementation must be OpenMPI or MPICH, got 'LAM'
 
 // expected-error@+1 {{amp-data-parallel: no function with optimizer ops}}

@@ -13,9 +13,9 @@
 // CHECK: amp.grad_seed
 // CHECK: %[[GW:.+]] = arith.mulf %{{.+}}, %[[X]] : tensor<4xf32>
 // CHECK: %[[GV:.+]] = arith.mulf %[[GW]], %[[X]] : tensor<4xf32>
-// CHECK: %[[SUM:.+]]:2 = amp.all_reduce sum %[[GW]], %[[GV]] : tensor<4xf32>, tensor<4xf32>
 // CHECK: %[[N:.+]] = amp.world_size : tensor<f32>
 // CHECK: %[[SN:.+]] = arith.mulf %[[SC]], %[[N]] : tensor<f32>
+// CHECK: %[[SUM:.+]]:2 = amp.all_reduce sum %[[GW]], %[[GV]] : tensor<4xf32>, tensor<4xf32>
 // CHECK: %[[UW:.+]] = amp.unscale %[[SUM]]#0, %[[SN]]
 // CHECK: amp.sgd %[[W]], %[[UW]]
 // CHECK: %[[UV:.+]] = amp.unscale %[[SUM]]#1, %[[SN]]
@@ -29,8 +29,8 @@
 
 // Without loss scaling the mean is an unscale by the world size.
 // UNSCALED-LABEL: func @step(
-// UNSCALED: %[[SUM:.+]]:2 = amp.all_reduce sum
 // UNSCALED: %[[N:.+]] = amp.world_size : tensor<f32>
+// UNSCALED: %[[SUM:.+]]:2 = amp.all_reduce sum
 // UNSCALED-DAG: amp.unscale %[[SUM]]#0, %[[N]]
 // UNSCALED-DAG: amp.unscale %[[SUM]]#1, %[[N]]
 // UNSCALED-NOT: amp.all_reduce min

@@ -24,8 +24,12 @@ void populateAMPToStandardConversionPatterns(mlir::RewritePatternSet &patterns);
 
 /// amp.all_reduce to one amp.all_reduce_in_place per bucket on the buffer of
 /// a fresh flat tensor, and amp.world_size to a call of the CPU runtime's
-/// `ampc_mpi_world_size` (part of convert-amp-to-standard).
+/// `ampc_mpi_step_world_size` (part of convert-amp-to-standard).
 void populateAMPCollectivesToMPIPatterns(mlir::RewritePatternSet &patterns);
+
+/// Declares the runtime function amp.world_size lowers to in `root` (which
+/// must then be a module); an error when it cannot.
+mlir::LogicalResult declareAMPCollectivesRuntime(mlir::Operation *root);
 
 /// Patterns lowering every aten op (ampc.torch's import) to linalg, tensor,
 /// arith and math, with amp.random_uniform for random ops and

@@ -37,7 +37,7 @@ def ConvertAMPToStandard : Pass<"convert-amp-to-standard"> {
       amp op this pass leaves; `amp-cpu-collectives-to-mpi` makes it an
       upstream `mpi.allreduce` after buffer deallocation), and returns views
       of it;
-      `amp.world_size` calls the CPU runtime's `ampc_mpi_world_size`. Both
+      `amp.world_size` calls the CPU runtime's `ampc_mpi_step_world_size`. Both
       are CPU-only (docs/distributed.md).
 
     Any amp op left without a lowering is an error at that op.

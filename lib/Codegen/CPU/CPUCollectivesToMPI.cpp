@@ -34,7 +34,7 @@ static mpi::MPI_ReductionOpEnum toMPI(amp::ReduceKind kind) {
 /// MLIR 22's OpenMPI lowering names the predefined reduction ops
 /// `ompi_mpi_sum`, ...; OpenMPI's mpi.h defines MPI_SUM as &ompi_mpi_op_sum.
 /// Renames every such global (known by its `ompi_predefined_op_t` type).
-static void fixOpenMPIOpSymbols(ModuleOp module) {
+static LogicalResult fixOpenMPIOpSymbols(ModuleOp module) {
   SymbolTable symbols(module);
   for (auto global : llvm::make_early_inc_range(module.getOps<LLVM::GlobalOp>())) {
     auto type = dyn_cast<LLVM::LLVMStructType>(global.getGlobalType());
@@ -45,13 +45,15 @@ static void fixOpenMPIOpSymbols(ModuleOp module) {
     auto fixed = StringAttr::get(module.getContext(),
                                  "ompi_mpi_op_" + name.drop_front(strlen("ompi_mpi_")));
     if (failed(SymbolTable::replaceAllSymbolUses(global, fixed, module)))
-      continue;
+      return global.emitError("amp-cpu-collectives-to-mpi: cannot rename ")
+             << name << " to " << fixed << " (OpenMPI's name for the reduction op)";
     if (symbols.lookup(fixed)) {
       global.erase();
       continue;
     }
     symbols.setSymbolName(global, fixed);
   }
+  return success();
 }
 
 namespace {
@@ -93,8 +95,8 @@ struct CPUCollectivesToMPIPass
       return signalPassFailure();
     if (auto name = dyn_cast<StringAttr>(
             *map.query(StringAttr::get(&getContext(), "MPI:Implementation")));
-        name && name.getValue() == "OpenMPI")
-      fixOpenMPIOpSymbols(module);
+        name && name.getValue() == "OpenMPI" && failed(fixOpenMPIOpSymbols(module)))
+      return signalPassFailure();
   }
 };
 } // namespace

@@ -33,9 +33,6 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   addUpstream(pm, "canonicalize");
   // Free every temporary the step allocates.
   addUpstream(pm, "buffer-deallocation-pipeline");
-  // A data-parallel step's buckets become MPI_Allreduce calls (the upstream
-  // MPI ops declare no memory effects, so not before deallocation).
-  pm.addPass(createAMPCPUCollectivesToMPI());
   // GEMMs and convolutions to oneDNN, folding the fills, transposes,
   // paddings and epilogues around them.
   if (options.libraryGemm) {
@@ -89,6 +86,10 @@ void ampc::buildCPULoweringPipeline(OpPassManager &pm, const CPULoweringOptions 
   addUpstream(pm, "convert-math-to-llvm");
   addUpstream(pm, "convert-math-to-libm");
   addUpstream(pm, "convert-arith-to-llvm");
+  // A data-parallel step's buckets become MPI_Allreduce calls, once no pass
+  // that reasons about buffers (deallocation, freeing after the last use)
+  // runs anymore: the upstream MPI ops declare no memory effects.
+  pm.addPass(createAMPCPUCollectivesToMPI());
   // Allocations through the buffer cache every CPU library links
   // (runtime/cpu/ampc_cpu_alloc.c): a step's temporaries are not faulted in
   // again every step.

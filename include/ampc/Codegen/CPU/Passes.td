@@ -306,8 +306,10 @@ def AMPCPUProfilePoints : Pass<"amp-cpu-profile-points", "::mlir::ModuleOp"> {
 def AMPCPUCollectivesToMPI : Pass<"amp-cpu-collectives-to-mpi", "::mlir::ModuleOp"> {
   let summary = "Turn amp.all_reduce_in_place buckets into MPI_Allreduce calls (mpi dialect)";
   let description = [{
-    Runs after buffer deallocation (the upstream MPI ops declare no memory
-    effects, which deallocation refuses): every `amp.all_reduce_in_place`
+    Runs late in the CPU pipeline, after buffer deallocation and
+    `amp-free-after-last-use` (the upstream MPI ops declare no memory
+    effects, which those passes cannot reason about): every
+    `amp.all_reduce_in_place`
     becomes `mpi.allreduce` with the same buffer as send and receive buffer
     (MPI_IN_PLACE) on `mpi.comm_world`, which the upstream MPI-to-LLVM
     patterns then lower to an `MPI_Allreduce` call. For OpenMPI the pass
