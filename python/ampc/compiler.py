@@ -66,7 +66,9 @@ def compile(path, output=None, target="cpu", precision=None, loss_scaling="auto"
 
     `data_parallel="mpi"`: a step for several processes under mpirun that
     all-reduces its gradients itself (docs/distributed.md), in buckets of at
-    most `bucket_cap_mb` MiB (default 25, as DDP's)."""
+    most `bucket_cap_mb` MiB (default 25, as DDP's). Under mpirun this call
+    is collective: every rank calls it, rank 0 compiles and every rank gets
+    the library's bytes."""
     if data_parallel not in (None, "none", "mpi"):
         raise ValueError("data_parallel must be None or 'mpi', got %r" % (data_parallel,))
     if bucket_cap_mb is not None and data_parallel != "mpi":
@@ -149,9 +151,12 @@ def _run(cmd, output):
 def _compile_on_rank0(cmd, output):
     """Under mpirun, rank 0 compiles and every rank receives the same bytes
     (library and manifest; no shared file system needed): ranks then load
-    one library, which the loader checks. Without MPI, compiles here."""
+    one library, which the loader checks. A collective: every rank calls
+    compile(). Outside mpirun (and without MPI), compiles here."""
     from . import distributed
     import numpy as np
+    if not distributed.launched_by_mpirun() and not distributed.is_initialized():
+        return _run(cmd, output)
     try:
         distributed.init()
     except distributed.DistributedError:

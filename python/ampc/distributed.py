@@ -18,14 +18,14 @@ one fails) and gives rank, world size and shards. It needs ampc's MPI
 runtime (libampc_cpu_mpi.so, built where MPI was found) and libmpi."""
 import atexit
 import ctypes
-import ctypes.util
 import os
 import sys
 
 import numpy as np
 
-__all__ = ["DistributedError", "init", "is_initialized", "rank", "world_size", "shard",
-           "barrier", "broadcast", "all_reduce_mean", "same_everywhere"]
+__all__ = ["DistributedError", "init", "is_initialized", "launched_by_mpirun", "implementation",
+           "rank", "world_size", "shard", "barrier", "broadcast", "all_reduce_mean", "all_agree",
+           "same_everywhere"]
 
 
 class DistributedError(RuntimeError):
@@ -49,19 +49,12 @@ def _runtime_candidates():
 
 
 def _load_runtime():
-    """libmpi with RTLD_GLOBAL (OpenMPI's plugins resolve their MPI symbols
-    against it), then ampc's MPI runtime."""
+    """ampc's MPI runtime with RTLD_GLOBAL: the libmpi it links joins the
+    global scope with it, as OpenMPI's plugins need (they resolve their MPI
+    symbols there), and it is the same libmpi the runtime was built with."""
     global _runtime
     if _runtime is not None:
         return _runtime
-    libmpi = ctypes.util.find_library("mpi")
-    if libmpi is None:
-        raise DistributedError("MPI is not installed (no libmpi): a data-parallel step needs it "
-                               "(Debian: apt-get install openmpi-bin libopenmpi-dev)")
-    try:
-        ctypes.CDLL(libmpi, mode=ctypes.RTLD_GLOBAL)
-    except OSError as error:
-        raise DistributedError("cannot load %s: %s" % (libmpi, error)) from None
     errors = []
     for candidate in _runtime_candidates():
         if os.sep in candidate and not os.path.exists(candidate):
@@ -72,12 +65,15 @@ def _load_runtime():
         except OSError as error:
             errors.append(str(error))
     else:
-        raise DistributedError("ampc's MPI runtime (libampc_cpu_mpi.so) was not found: ampc was "
-                               "built without MPI, or set $AMPC_MPI_RUNTIME (%s)"
-                               % "; ".join(errors or ["no candidate exists"]))
+        raise DistributedError("ampc's MPI runtime (libampc_cpu_mpi.so) could not be loaded: "
+                               "ampc was built without MPI, MPI is not installed (Debian: "
+                               "apt-get install openmpi-bin libopenmpi-dev), or set "
+                               "$AMPC_MPI_RUNTIME (%s)" % "; ".join(errors or ["no candidate exists"]))
     for name, restype, argtypes in (
             ("ampc_mpi_init", ctypes.c_int, []),
             ("ampc_mpi_finalize", None, []),
+            ("ampc_mpi_finalize_or_abort", None, [ctypes.c_double]),
+            ("ampc_mpi_implementation", ctypes.c_char_p, []),
             ("ampc_mpi_is_initialized", ctypes.c_int, []),
             ("ampc_mpi_rank", ctypes.c_int32, []),
             ("ampc_mpi_world_size", ctypes.c_int32, []),
@@ -94,6 +90,10 @@ def _load_runtime():
 
 
 _previous_excepthook = None
+# How long a rank that is done waits at exit for the others (seconds; 0:
+# forever) before it aborts the job: a rank that left early (sys.exit)
+# would otherwise leave the others in a collective for good.
+_EXIT_TIMEOUT = float(os.environ.get("AMPC_MPI_EXIT_TIMEOUT", "60"))
 
 
 def _abort_on_exception(kind, value, traceback):
@@ -102,24 +102,44 @@ def _abort_on_exception(kind, value, traceback):
     wait for them too."""
     _previous_excepthook(kind, value, traceback)
     sys.stderr.flush()
-    if _runtime is not None and _runtime.ampc_mpi_is_initialized():
+    if _runtime is not None and _runtime.ampc_mpi_is_initialized() and world_size() > 1:
         _runtime.ampc_mpi_abort(1)
+
+
+def launched_by_mpirun():
+    """Whether this process was started by mpirun/mpiexec (or a PMI
+    launcher such as srun), as opposed to a plain `python3 train.py`."""
+    return any(name in os.environ for name in
+               ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"))
 
 
 def init():
     """Initializes MPI once (a no-op when it already is, e.g. through
-    mpi4py); finalizes it at exit. Returns (rank, world size)."""
+    mpi4py) and returns (rank, world size). At exit it waits (up to
+    $AMPC_MPI_EXIT_TIMEOUT s, default 60) for every rank, then finalizes what
+    it initialized; an uncaught exception on a rank aborts the whole job."""
     global _previous_excepthook
     runtime = _load_runtime()
     if not runtime.ampc_mpi_is_initialized():
         rc = runtime.ampc_mpi_init()
         if rc != 0:
             raise DistributedError("MPI_Init failed (error %d); run under mpirun" % rc)
-        atexit.register(runtime.ampc_mpi_finalize)
-        if _previous_excepthook is None:
-            _previous_excepthook = sys.excepthook
-            sys.excepthook = _abort_on_exception
+        atexit.register(runtime.ampc_mpi_finalize_or_abort, _EXIT_TIMEOUT)
+    if _previous_excepthook is None:
+        _previous_excepthook = sys.excepthook
+        sys.excepthook = _abort_on_exception
     return rank(), world_size()
+
+
+def implementation():
+    """The MPI ABI of ampc's MPI runtime: "OpenMPI" or "MPICH"."""
+    return _load_runtime().ampc_mpi_implementation().decode()
+
+
+def all_agree(ok):
+    """True on every rank when `ok` is true on every rank (one all-reduce):
+    what a rank calls before a collective that another rank may not reach."""
+    return all_reduce_mean(1.0 if ok else 0.0) == 1.0
 
 
 def is_initialized():
@@ -172,8 +192,9 @@ def barrier():
 
 def broadcast(array, root=0):
     """Overwrites the C-contiguous numpy `array` with rank `root`'s, in place."""
-    if not isinstance(array, np.ndarray) or not array.flags.c_contiguous or not array.flags.writeable:
-        raise TypeError("broadcast: needs a writable C-contiguous numpy array")
+    if (not isinstance(array, np.ndarray) or not array.flags.c_contiguous
+            or not array.flags.writeable or array.dtype.hasobject):
+        raise TypeError("broadcast: needs a writable C-contiguous numpy array of numbers")
     if _require().ampc_mpi_broadcast(array.ctypes.data, array.nbytes, root) != 0:
         raise DistributedError("MPI_Bcast failed")
     return array

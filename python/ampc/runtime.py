@@ -187,10 +187,10 @@ class Module:
         # A data-parallel step calls MPI: up before the library loads.
         self.data_parallel = self.manifest.get("data_parallel")
         if self.data_parallel:
-            self._start_data_parallel(path)
-        self._library = self._load_library(path)
-        if self.data_parallel:
+            self._library = self._open_data_parallel(path)
             self._share_cores_between_ranks()
+        else:
+            self._library = self._load_library(path)
         self.functions = {e["name"]: self._function(e) for e in self.manifest["functions"]}
         steps = [f for f in self.functions.values() if f.training_step]
         self.train_step = steps[0] if steps else None
@@ -212,20 +212,62 @@ class Module:
     def _load_library(self, path):
         return open_library(path, self.manifest)
 
-    def _start_data_parallel(self, path):
-        """MPI up, then the same library on every rank (compared by the
-        SHA-256 its manifest pins, on every rank, before any step)."""
+    def _open_data_parallel(self, path):
+        """MPI up, the library open on every rank, with this MPI's ABI, and
+        the same library everywhere (the SHA-256 its manifest pins), all
+        agreed before any step: a rank that fails makes every rank fail."""
         from . import distributed
         try:
             distributed.init()
         except distributed.DistributedError as error:
             raise LibraryError("library %s was compiled for data parallelism (--data-parallel=mpi) "
                                "and needs MPI: %s" % (path, error)) from None
+        wanted = self.data_parallel.get("mpi_implementation")
+        library, error = None, None
+        try:
+            if wanted != distributed.implementation():
+                raise LibraryError("library %s calls MPI with %s's ABI, but ampc's MPI runtime uses %s"
+                                   % (path, wanted, distributed.implementation()))
+            library = self._load_library(path)
+        except (LibraryError, OSError) as failure:
+            error = failure
+        self._agree(error, "loading %s" % path)
         digest = (self.manifest.get("library") or {}).get("sha256", "")
         if not distributed.same_everywhere(int(digest[:16] or "0", 16)):
             raise LibraryError("rank %d: library %s (sha256 %s...) is not the library every rank "
                                "loaded: each rank must load the same compiled step"
                                % (distributed.rank(), path, digest[:16]))
+        return library
+
+    @staticmethod
+    def _agree(error, what):
+        """Raises on every rank when `error` is set on any: the ranks that
+        failed raise their own error, the others say that one did."""
+        from . import distributed
+        if distributed.all_agree(error is None):
+            return
+        if error is not None:
+            raise error
+        raise LibraryError("rank %d: %s failed on another rank (its own error says why)"
+                           % (distributed.rank(), what))
+
+    def _ensure_state(self):
+        """Arrays of the state's shapes (zeros) where there is no state yet:
+        what rank 0's state is broadcast into."""
+        if self.state is None:
+            self._set_host_state([np.zeros(spec["shape"], dtype=_DTYPES[spec["dtype"]])
+                                  for _, spec in self.state_specs()])
+
+    def _collectively(self, what, local):
+        """Runs `local` here, agrees on the outcome with every rank, then
+        gives every rank rank 0's state and hyperparameters."""
+        error = None
+        try:
+            local()
+        except Exception as failure:  # re-raised below, on every rank
+            error = failure
+        self._agree(error, what)
+        self._broadcast_state()
 
     def _share_cores_between_ranks(self):
         """Ranks on one machine split its cores (as torchrun sets
@@ -242,12 +284,18 @@ class Module:
             pass  # no parallel work: the step runs on the calling thread
 
     def _broadcast_state(self):
-        """Every rank takes rank 0's state (as DDP does at construction)."""
+        """Every rank takes rank 0's state and run-time hyperparameters (as
+        DDP does at construction)."""
         from . import distributed
         values = [np.array(v, copy=True, order="C") for v in self._host_state()]
         for value in values:
             distributed.broadcast(value, root=0)
         self._set_host_state(values)
+        names = sorted(self.hyperparameters)
+        if names:
+            numbers = np.array([self.hyperparameters[n] for n in names], dtype=np.float64)
+            distributed.broadcast(numbers, root=0)
+            self.hyperparameters.update(zip(names, (float(v) for v in numbers)))
 
     def _function(self, entry):
         return Function(self._library, entry)
@@ -339,7 +387,17 @@ class Module:
         when omitted, as torch.optim starts), buffers (model state the
         forward updates, such as BatchNorm running statistics; required when
         the step has them), scaler state from its `init` values, persistent
-        copies rounded from the params."""
+        copies rounded from the params.
+
+        A data-parallel module is collective: every rank calls it, and every
+        rank ends with rank 0's state (as DDP at construction)."""
+        if self.data_parallel:
+            return self._collectively(
+                "init_state", lambda: self._init_state_here(params, optimizer_state, buffers))
+        self._init_state_here(params, optimizer_state, buffers)
+
+    def _init_state_here(self, params=None, optimizer_state=None, buffers=None):
+        """init_state() on this rank alone."""
         params = list(params) if params is not None else self.initial_params()
         optimizer_state = list(optimizer_state) if optimizer_state is not None else None
         buffers = list(buffers) if buffers is not None else []
@@ -373,8 +431,6 @@ class Module:
         if params:
             raise ValueError("init_state: %d params more than the step takes" % len(params))
         self.state = state
-        if self.data_parallel:
-            self._broadcast_state()
 
     def _hyperparameter_specs(self):
         """(argument index, name) of the step's run-time hyperparameters."""
@@ -575,7 +631,17 @@ class Module:
         state must all be there with this step's shapes; loss-scaler state
         missing from `state` starts at its initial value, and scaler state
         this step does not have is dropped (both with a warning);
-        low-precision param copies are rounded from the params when absent."""
+        low-precision param copies are rounded from the params when absent.
+
+        A data-parallel module is collective: every rank calls it (a failure
+        on one rank raises on all), and every rank ends with rank 0's state."""
+        if self.data_parallel:
+            return self._collectively("load_state_dict",
+                                      lambda: self._load_state_dict_here(state, source))
+        self._load_state_dict_here(state, source)
+
+    def _load_state_dict_here(self, state, source="state_dict"):
+        """load_state_dict() on this rank alone."""
         import warnings
         if "format" in state and str(np.asarray(state["format"])) != _STATE_FORMAT:
             raise LibraryError("%s has format %r, expected %r"
@@ -635,9 +701,6 @@ class Module:
         except (TypeError, ValueError) as error:
             raise LibraryError("%s: %s" % (source, error)) from None
         self._set_host_state(values)
-        # Collective: every rank loads, and every rank ends with rank 0's.
-        if self.data_parallel:
-            self._broadcast_state()
 
     def _param_copy(self, spec, params):
         """The low-precision copy `spec` describes, rounded from its param;
@@ -669,7 +732,18 @@ class Module:
     def load_state(self, path):
         """Reads a checkpoint written by save(): by name (any precision whose
         state means the same thing, see load_state_dict()), or an older
-        positional one (state_0, state_1, ...) into the same step."""
+        positional one (state_0, state_1, ...) into the same step. A
+        data-parallel module is collective: rank 0 reads the file (the others
+        need no copy of it, as save() writes on rank 0 only) and every rank
+        ends with its state."""
+        if self.data_parallel:
+            from . import distributed
+            if distributed.rank() == 0:
+                return self._collectively("load_state(%r)" % path, lambda: self._load_state_here(path))
+            return self._collectively("load_state(%r)" % path, self._ensure_state)
+        self._load_state_here(path)
+
+    def _load_state_here(self, path):
         try:
             data = np.load(path, allow_pickle=False)
             if not isinstance(data, np.lib.npyio.NpzFile):
@@ -686,7 +760,7 @@ class Module:
             raise LibraryError("checkpoint %s is not an .npz archive written by save(): %s: %s"
                                % (path, type(error).__name__, error)) from None
         if "format" in state:  # named (load_state_dict checks the format)
-            return self.load_state_dict(state, source="checkpoint %s" % path)
+            return self._load_state_dict_here(state, source="checkpoint %s" % path)
         self._load_positional(path, state)
 
     def _load_positional(self, path, state):

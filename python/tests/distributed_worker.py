@@ -77,7 +77,9 @@ def parity(args):
     """N ranks with 1/N of the batch each against one process with all of
     it, and every rank's whole state identical after every step."""
     world = dist.world_size()
-    trainer = make(args.model, BATCH // world, args.precision, args.optimizer, data_parallel="mpi")
+    options = {"bucket_cap_mb": args.bucket_cap_mb} if args.bucket_cap_mb else {}
+    trainer = make(args.model, BATCH // world, args.precision, args.optimizer, data_parallel="mpi",
+                   **options)
     reference = make(args.model, BATCH, args.precision, args.optimizer) if dist.rank() == 0 else None
     identical, losses = [], []
     for x, y in batches(args.model, args.steps):
@@ -139,7 +141,8 @@ def checkpoint(args):
     first.compiled.save(path)
     dist.barrier()
     resumed = make("mlp", BATCH // world, "bf16", "adam", data_parallel="mpi")
-    resumed.compiled.load_state(path)
+    # As on separate disks: only rank 0 has the file; the others get its state.
+    resumed.compiled.load_state(path if dist.rank() == 0 else path + ".not-on-this-rank")
     for x, y in data[3:]:
         resumed.step(dist.shard(x), dist.shard(y))
     same = all(np.array_equal(a, b) for a, b in zip(straight.compiled.state, resumed.compiled.state))
@@ -246,6 +249,19 @@ def threads(args):
     report({"threads": trainer.compiled.threads(), "cores": os.cpu_count()})
 
 
+def bad_load(args):
+    """A state dict that fails on rank 1 only: every rank raises, none waits."""
+    trainer = make("mlp", BATCH // dist.world_size(), "fp32", "sgd", data_parallel="mpi")
+    state = trainer.compiled.state_dict()
+    if dist.rank() == 1:
+        del state["0.weight"]
+    try:
+        trainer.compiled.load_state_dict(state)
+        print("RANK %d loaded" % dist.rank(), flush=True)
+    except ampc.LibraryError as error:
+        print("RANK %d raised: %s" % (dist.rank(), error), flush=True)
+
+
 def die(args):
     """Rank 1 fails while rank 0 waits in the step's all-reduce: the job
     must end (MPI_Abort, or mpirun noticing the dead rank), not hang."""
@@ -254,6 +270,8 @@ def die(args):
     if dist.rank() == 1:
         if args.how == "kill":
             os.kill(os.getpid(), 9)
+        if args.how == "exit":
+            sys.exit(3)
         raise RuntimeError("rank 1 fails on purpose")
     trainer.step(dist.shard(x), dist.shard(y))
     print("RANK 0 finished a step without rank 1", flush=True)
@@ -262,18 +280,23 @@ def die(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=["parity", "inf", "checkpoint", "mismatch", "ddp",
-                                                  "accumulate", "buffers", "threads", "die"])
+                                                  "accumulate", "buffers", "threads", "bad_load", "die"])
     parser.add_argument("--model", default="mlp", choices=sorted(MODELS))
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--folder", default=".")
-    parser.add_argument("--how", default="exception", choices=["exception", "kill"])
+    parser.add_argument("--how", default="exception", choices=["exception", "kill", "exit"])
+    parser.add_argument("--bucket-cap-mb", type=float, default=None)
+    parser.add_argument("--mpi4py-first", action="store_true",
+                        help="initialize MPI through mpi4py before ampc")
     args = parser.parse_args()
+    if args.mpi4py_first:
+        from mpi4py import MPI  # noqa: F401  (initializes MPI)
     dist.init()
     {"parity": parity, "inf": inf_on_one_rank, "checkpoint": checkpoint,
      "mismatch": mismatch, "ddp": ddp, "accumulate": accumulate, "buffers": buffers,
-     "threads": threads, "die": die}[args.scenario](args)
+     "threads": threads, "bad_load": bad_load, "die": die}[args.scenario](args)
 
 
 if __name__ == "__main__":

@@ -163,7 +163,15 @@ class Trainer:
         return state
 
     def load_state_dict(self, state_dict, strict=True):
-        """Takes the parameters of a module state_dict (torch or numpy values)."""
+        """Takes the parameters of a module state_dict (torch or numpy values).
+        Data-parallel: collective (every rank calls it; a failure on one
+        raises on all) and every rank ends with rank 0's state."""
+        if self.compiled.data_parallel:
+            return self.compiled._collectively(
+                "load_state_dict", lambda: self._load_state_dict_here(state_dict, strict))
+        self._load_state_dict_here(state_dict, strict)
+
+    def _load_state_dict_here(self, state_dict, strict):
         missing = [name for name in self.param_names if name not in state_dict]
         if missing and strict:
             raise KeyError("state_dict has no entry '%s' (a parameter of the compiled step)" % missing[0])
