@@ -309,7 +309,7 @@ def test_uniform_draws_in_its_range():
         model.fc.weight.zero_()
         model.fc.bias.zero_()
     x = torch.zeros(64, 4)
-    trainer = at.compile(model, x, optimizer=torch.optim.SGD(model.parameters(), lr=0.0), precision="fp32")
+    trainer = at.compile(model, x, optimizer=torch.optim.SGD(model.parameters(), lr=0.0), precision="fp32", keep_forward=True)
     forward = trainer.compiled.functions["forward"]
     out = forward(x.numpy(), model.fc.weight.detach().numpy(), model.fc.bias.detach().numpy(),
                   torch.tensor([3, 0]).numpy())[0]
@@ -323,7 +323,7 @@ def test_out_of_range_indices_are_clamped_not_read_outside():
     model = nn.Sequential(nn.Embedding(5, 3), nn.Flatten(), nn.Linear(6, 2))
     exported_tokens = torch.randint(0, 5, (2, 2))
     trainer = at.compile(model, exported_tokens, optimizer=torch.optim.SGD(model.parameters(), lr=0.0),
-                         precision="fp32")
+                         precision="fp32", keep_forward=True)
     forward = trainer.compiled.functions["forward"]
     state = model.state_dict()
     args = [state[n].detach().numpy() for n in trainer.param_names]

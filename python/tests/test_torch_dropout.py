@@ -65,7 +65,8 @@ class Dropped(nn.Module):
 def compiled_forward(model, x):
     """The trainer and a function running its compiled forward (the
     function the step differentiates) with a given random state."""
-    trainer = at.compile(model, x, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), precision="fp32")
+    trainer = at.compile(model, x, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), precision="fp32",
+                         keep_forward=True)
     forward = trainer.compiled.functions["forward"]
     state = model.state_dict()
     params = [state[n].detach().numpy() for n in trainer.param_names]

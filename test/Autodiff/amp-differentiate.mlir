@@ -6,6 +6,11 @@
 // RUN: amp-opt %s -split-input-file -amp-differentiate="loss=nll params=0,1" | FileCheck %s --check-prefix=NLL
 // RUN: not amp-opt %s -split-input-file -amp-differentiate="loss=mse label-smoothing=0.1 params=0,1" 2>&1 | FileCheck %s --check-prefix=SMOOTHMSE
 // RUN: not amp-opt %s -split-input-file -amp-differentiate="loss=cross-entropy label-smoothing=1 params=0,1" 2>&1 | FileCheck %s --check-prefix=SMOOTHRANGE
+// RUN: amp-opt %s -split-input-file -amp-differentiate="loss=mse params=0,1 keep-forward=false" | FileCheck %s --check-prefix=NOFWD
+
+// keep-forward=false: only the step is left (ampc.torch's trainers).
+// NOFWD-NOT: func.func @matmul(
+// NOFWD-LABEL: func.func @matmul_train_step(
 
 // The step goes next to the forward function, which stays as it was.
 // Matmul keeps named ops in the backward: dX = dY W^T, dW = X^T dY.

@@ -102,6 +102,9 @@ def AMPDifferentiate : Pass<"amp-differentiate", "::mlir::ModuleOp"> {
     Option<"beta1", "beta1", "double", /*default=*/"0.9", "Adam beta1">,
     Option<"beta2", "beta2", "double", /*default=*/"0.999", "Adam beta2">,
     Option<"eps", "eps", "double", /*default=*/"1.0e-8", "Adam epsilon">,
+    Option<"keepForward", "keep-forward", "bool", /*default=*/"true",
+           "Keep the forward function next to the step (false: only the step is "
+           "compiled, as ampc.torch's trainers need no forward)">,
   ];
   let statistics = [
     Statistic<"numParams", "params", "Params the training step updates">,

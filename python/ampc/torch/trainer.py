@@ -214,14 +214,17 @@ class Trainer:
 
 
 def compile(module, example_inputs, loss="cross_entropy", optimizer=None, precision="bf16",
-            output=None, label_smoothing=0.0, **options):
+            output=None, label_smoothing=0.0, keep_forward=False, **options):
     """Exports `module` (ampc.torch.export), builds its training step with
     `loss` ("cross_entropy" over class indices, with `label_smoothing` as
     torch's; "nll" over class indices, for models returning log-probabilities;
     or "mse") and the optimizer
     (a torch.optim.SGD/Adam/AdamW instance, or {"type": ..., "lr": ...}),
     compiles it with ampc.compile (`precision` and any further keyword,
-    e.g. clip_grad_norm=1.0) and returns a Trainer."""
+    e.g. clip_grad_norm=1.0) and returns a Trainer. The library holds the
+    training step only; `keep_forward=True` also compiles the forward
+    (`trainer.compiled.functions["forward"]`, in training mode), which costs
+    a second copy of the model's compile time and code."""
     if loss not in _LOSSES:
         raise ExportError("loss must be one of %s, got %r" % (sorted(_LOSSES), loss))
     train = dict(_LOSSES[loss])
@@ -230,6 +233,7 @@ def compile(module, example_inputs, loss="cross_entropy", optimizer=None, precis
             raise ExportError("label_smoothing applies to loss='cross_entropy'")
         train["label-smoothing"] = float(label_smoothing)
     train.update(_optimizer_options(optimizer))
+    train["keep-forward"] = bool(keep_forward)
     exported = export(module, example_inputs)
     if not exported.params:
         raise ExportError("%s has no parameters to train" % type(module).__name__)
