@@ -167,17 +167,31 @@ static bool callsRunnerUtils(const llvm::Module &module) {
   return false;
 }
 
+/// `fileName` in the lib folder next to the ampc binary (bin/../lib), where
+/// an installed ampc keeps its runtimes; empty when it is not there.
+static std::string libraryNextToAmpc(StringRef fileName) {
+  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
+  if (executable.empty())
+    return "";
+  SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
+  llvm::sys::path::append(path, "lib", fileName);
+  return llvm::sys::fs::exists(path) ? std::string(path) : "";
+}
+
+/// `fileName` next to ampc first, else `builtPath` (where the build put
+/// it) when that exists; empty otherwise.
+static std::string findRuntimeLibrary(StringRef fileName, StringRef builtPath) {
+  std::string installed = libraryNextToAmpc(fileName);
+  if (!installed.empty())
+    return installed;
+  return llvm::sys::fs::exists(builtPath) ? builtPath.str() : "";
+}
+
 /// The support library every ampc library links (runtime/cpu): next to the
 /// ampc binary (bin/../lib) first, else where the build put it.
 static std::string findSupportLibrary() {
-  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
-  if (!executable.empty()) {
-    SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
-    llvm::sys::path::append(path, "lib", "libampc_cpu_support.a");
-    if (llvm::sys::fs::exists(path))
-      return std::string(path);
-  }
-  return AMPC_CPU_SUPPORT_LIBRARY;
+  std::string installed = libraryNextToAmpc("libampc_cpu_support.a");
+  return installed.empty() ? AMPC_CPU_SUPPORT_LIBRARY : installed;
 }
 
 /// The symbols a failed link reports as undefined, in the order it names them.
@@ -333,14 +347,7 @@ static std::string findCudaRuntime() {
 /// count) next to the ampc binary first, else where the build put it; and
 /// the OpenMP runtime it and the generated parallel loops share.
 static std::string findCpuRuntime() {
-  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
-  if (!executable.empty()) {
-    SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
-    llvm::sys::path::append(path, "lib", "libampc_cpu_runtime.so");
-    if (llvm::sys::fs::exists(path))
-      return std::string(path);
-  }
-  return llvm::sys::fs::exists(AMPC_CPU_RUNTIME_LIBRARY) ? AMPC_CPU_RUNTIME_LIBRARY : "";
+  return findRuntimeLibrary("libampc_cpu_runtime.so", AMPC_CPU_RUNTIME_LIBRARY);
 }
 
 /// Whether a CPU module calls into the CPU runtime or the OpenMP runtime.
@@ -370,14 +377,7 @@ static bool callsMPI(const llvm::Module &module) {
 /// put it; empty when ampc was built without MPI.
 static std::string findMPIRuntime() {
 #ifdef AMPC_MPI_RUNTIME_LIBRARY
-  std::string executable = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
-  if (!executable.empty()) {
-    SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(executable)));
-    llvm::sys::path::append(path, "lib", "libampc_cpu_mpi.so");
-    if (llvm::sys::fs::exists(path))
-      return std::string(path);
-  }
-  return llvm::sys::fs::exists(AMPC_MPI_RUNTIME_LIBRARY) ? AMPC_MPI_RUNTIME_LIBRARY : "";
+  return findRuntimeLibrary("libampc_cpu_mpi.so", AMPC_MPI_RUNTIME_LIBRARY);
 #else
   return "";
 #endif

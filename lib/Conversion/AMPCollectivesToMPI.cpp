@@ -54,8 +54,25 @@ static Value unflatten(OpBuilder &b, Location loc, Value flat, RankedTensorType 
   return tensor::ExpandShapeOp::create(b, loc, type, flat, ArrayRef<ReassociationIndices>{all});
 }
 
+/// The `size` elements of the 1-D `flat` from `offset`.
+static Value extractFlat(OpBuilder &b, Location loc, Value flat, int64_t offset, int64_t size) {
+  return tensor::ExtractSliceOp::create(b, loc, flat,
+                                        ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
+                                        ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+                                        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+}
+
+/// The 1-D `part` written into the 1-D `flat` from `offset`.
+static Value insertFlat(OpBuilder &b, Location loc, Value part, Value flat, int64_t offset) {
+  int64_t size = cast<RankedTensorType>(part.getType()).getNumElements();
+  return tensor::InsertSliceOp::create(b, loc, part, flat,
+                                       ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
+                                       ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+                                       ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+}
+
 namespace {
-/// Pack -> one in-place mpi.allreduce on a fresh buffer -> views.
+/// Pack into a fresh flat tensor -> amp.all_reduce_in_place on its buffer -> views.
 struct AllReduceOpLowering : OpConversionPattern<amp::AllReduceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -74,13 +91,8 @@ struct AllReduceOpLowering : OpConversionPattern<amp::AllReduceOp> {
     Value packed = tensor::EmptyOp::create(rewriter, loc, flatType.getShape(), element);
     int64_t offset = 0;
     for (Value input : inputs) {
-      int64_t size = cast<RankedTensorType>(input.getType()).getNumElements();
-      packed = tensor::InsertSliceOp::create(
-          rewriter, loc, flatten(rewriter, loc, input), packed,
-          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offset)},
-          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
-          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
-      offset += size;
+      packed = insertFlat(rewriter, loc, flatten(rewriter, loc, input), packed, offset);
+      offset += cast<RankedTensorType>(input.getType()).getNumElements();
     }
     // Reduced in place in the packed tensor's own (fresh) buffer;
     // MPI_IN_PLACE once amp-cpu-collectives-to-mpi makes it an
@@ -96,10 +108,7 @@ struct AllReduceOpLowering : OpConversionPattern<amp::AllReduceOp> {
     for (Type type : op.getResultTypes()) {
       auto resultType = cast<RankedTensorType>(type);
       int64_t size = resultType.getNumElements();
-      Value slice = tensor::ExtractSliceOp::create(
-          rewriter, loc, reduced, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offset)},
-          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
-          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+      Value slice = extractFlat(rewriter, loc, reduced, offset, size);
       results.push_back(unflatten(rewriter, loc, slice, resultType));
       offset += size;
     }
